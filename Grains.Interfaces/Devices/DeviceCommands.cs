@@ -1,0 +1,70 @@
+using Huginn.Workloads;
+
+namespace Huginn.Grains.Interfaces.Devices;
+
+/// <summary>What the pool tells a device on its stream. The Api forwards these over the worker socket.</summary>
+[GenerateSerializer, Immutable, Alias("huginn.device-command")]
+public abstract record DeviceCommand;
+
+/// <summary>
+/// Run one shard before the deadline. The device is never told whether this run is an audit:
+/// an audited shard and a plain one look exactly alike.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("huginn.shard-assignment")]
+public sealed record ShardAssignment : DeviceCommand
+{
+    [Id(0)] public required string LeaseId { get; init; }
+    [Id(1)] public required string JobId { get; init; }
+    [Id(2)] public required JobSpec Spec { get; init; }
+    [Id(3)] public required ShardPlan Shard { get; init; }
+    /// <summary>Round weights (train) or model weights (infer), flat in the registry's layout order; empty for prep.</summary>
+    [Id(4)] public required float[] Weights { get; init; }
+    [Id(5)] public required DateTimeOffset Deadline { get; init; }
+    /// <summary>What the shard pays when its result is accepted, so the worker can show it.</summary>
+    [Id(6)] public required long PriceMicroHu { get; init; }
+    /// <summary>Content ids of the inputs, so a worker can fetch and cache them once.</summary>
+    [Id(7)] public string[] InputBlobIds { get; init; } = [];
+}
+
+/// <summary>Stop working on a lease: it expired, was cancelled with its job, or the device was banned.</summary>
+[GenerateSerializer, Immutable, Alias("huginn.lease-revoked")]
+public sealed record LeaseRevoked(
+    [property: Id(0)] string LeaseId,
+    [property: Id(1)] LeaseEndReason Reason) : DeviceCommand;
+
+[GenerateSerializer, Alias("huginn.lease-end-reason")]
+public enum LeaseEndReason
+{
+    Completed = 0,
+    Expired = 1,
+    DeviceOffline = 2,
+    JobEnded = 3,
+    DeviceBanned = 4,
+    NotNeeded = 5,
+}
+
+/// <summary>A device's result for one lease, as the trust boundary (Api) hands it in.</summary>
+[GenerateSerializer, Immutable, Alias("huginn.shard-result")]
+public sealed record ShardResult(
+    [property: Id(0)] string LeaseId,
+    [property: Id(1)] ShardOutput Output);
+
+[GenerateSerializer, Alias("huginn.result-receipt")]
+public enum ResultReceipt
+{
+    /// <summary>Taken; payment depends on verification.</summary>
+    Accepted = 0,
+    /// <summary>No open lease with this id on this device: unknown, already answered, expired or revoked.</summary>
+    NotLeased = 1,
+    /// <summary>The output does not have the shape the shard declares; counted against the device.</summary>
+    Malformed = 2,
+}
+
+/// <summary>Where a device's commands are published: one stream per device.</summary>
+public static class DeviceStreams
+{
+    public const string Provider = "huginn";
+    public const string Namespace = "device-commands";
+
+    public static StreamId For(string deviceId) => StreamId.Create(Namespace, deviceId);
+}

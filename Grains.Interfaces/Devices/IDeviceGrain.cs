@@ -1,0 +1,46 @@
+using Huginn.Grains.Interfaces.Jobs;
+
+namespace Huginn.Grains.Interfaces.Devices;
+
+/// <summary>One contributed device: its profile, liveness, open leases and track record.</summary>
+[Alias("huginn.IDeviceGrain")]
+public interface IDeviceGrain : IGrainWithStringKey
+{
+    /// <summary>Registers the device for its owner; repeating the same registration is harmless, another owner's is refused.</summary>
+    [Alias("register")]
+    Task<DeviceRegistrationResult> RegisterAsync(DeviceRegistration registration);
+
+    /// <summary>Marks the device alive (and online, unless banned); returns its status.</summary>
+    [Alias("heartbeat")]
+    Task<DeviceStatus> HeartbeatAsync(DeviceHeartbeat heartbeat);
+
+    /// <summary>Takes the device offline now; its open leases go back to their jobs.</summary>
+    [Alias("disconnect")]
+    Task DisconnectAsync();
+
+    /// <summary>The device as its owner sees it; null when never registered.</summary>
+    [Alias("get")]
+    Task<DeviceView?> GetAsync();
+
+    /// <summary>Opens a lease and publishes the assignment, or refuses (offline, banned, full).</summary>
+    [Alias("offer")]
+    Task<LeaseOffer> OfferAsync(ShardAssignment assignment, ShardRef shard);
+
+    /// <summary>Accepts a result only for a lease this device holds open; closes that lease exactly once.</summary>
+    [Alias("submit-result")]
+    Task<ResultReceipt> SubmitResultAsync(ShardResult result);
+
+    /// <summary>Closes a lease from the job's side (expired, job ended) and tells the device to stop.</summary>
+    [Alias("end-lease")]
+    Task EndLeaseAsync(string leaseId, LeaseEndReason reason);
+
+    /// <summary>Applies a verification verdict to the record: invalid ones forfeit pending pay and may ban.</summary>
+    [Alias("record-verdict")]
+    Task RecordVerdictAsync(VerdictNotice notice);
+}
+
+/// <summary>The device's answer to an offer; the audit rate lets the job decide, unseen, whether to audit.</summary>
+[GenerateSerializer, Immutable, Alias("huginn.lease-offer")]
+public sealed record LeaseOffer(
+    [property: Id(0)] bool Accepted,
+    [property: Id(1)] double AuditRate);

@@ -1,0 +1,25 @@
+namespace Huginn.Grains.Interfaces.Routing;
+
+/// <summary>
+/// The online devices of one slice of one hardware class, held in memory and rebuilt from device refreshes.
+/// Chooses and reserves a device for a shard without calling any device.
+/// </summary>
+[Alias("huginn.IDevicePartitionGrain")]
+public interface IDevicePartitionGrain : IGrainWithStringKey
+{
+    /// <summary>Adds or refreshes a device's entry (its busy slots, reliability, cached inputs).</summary>
+    [Alias("upsert")]
+    Task UpsertAsync(DeviceSlotEntry entry);
+
+    /// <summary>Removes a device (offline or banned).</summary>
+    [Alias("remove")]
+    Task RemoveAsync(string deviceId);
+
+    /// <summary>Picks the best capable device that can finish in time and reserves one of its slots; null if none.</summary>
+    [Alias("try-reserve")]
+    Task<RouteDecision?> TryReserveAsync(RouteRequest request);
+
+    /// <summary>Gives a reserved slot back when the device refused the offer.</summary>
+    [Alias("release")]
+    Task ReleaseAsync(string deviceId);
+}

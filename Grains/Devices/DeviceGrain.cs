@@ -1,0 +1,271 @@
+using Microsoft.Extensions.DependencyInjection;
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Grains.Interfaces.Routing;
+using Huginn.Workloads;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+
+namespace Huginn.Grains.Devices;
+
+/// <summary>
+/// A contributed device. It is the only grain that accepts results, and only for leases it holds open.
+/// It never waits on a job (results and lost leases go to jobs one-way), so a job may always wait on it.
+/// </summary>
+public sealed class DeviceGrain(
+    [PersistentState("device", StorageNames.State)] IPersistentState<DeviceState> state,
+    IOptions<PoolOptions> options,
+    [FromKeyedServices(PoolClock.Key)] TimeProvider time,
+    ILogger<DeviceGrain> logger) : Grain, IDeviceGrain
+{
+    private readonly PoolOptions _options = options.Value;
+    private DeviceState S => state.State;
+    private string DeviceId => this.GetPrimaryKeyString();
+    private DateTimeOffset _lastHeartbeat;
+    private IGrainTimer? _watchdog;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // After a restart, give a device that was online one full timeout to heartbeat again.
+        _lastHeartbeat = time.GetUtcNow();
+        if (S.Status == DeviceStatus.Online) StartWatchdog();
+        return Task.CompletedTask;
+    }
+
+    public async Task<DeviceRegistrationResult> RegisterAsync(DeviceRegistration registration)
+    {
+        var errors = registration.Capabilities.Validate().ToList();
+        if (string.IsNullOrWhiteSpace(registration.Name) || registration.Name.Length > 100)
+            errors.Add(new SpecError("name", "must be 1 to 100 characters"));
+        if (string.IsNullOrWhiteSpace(registration.OwnerAccountId))
+            errors.Add(new SpecError("ownerAccountId", "is required"));
+        if (S.Registered && S.OwnerAccountId != registration.OwnerAccountId)
+            errors.Add(new SpecError("deviceId", "belongs to another owner"));
+        if (errors.Count > 0) return new DeviceRegistrationResult(null, errors);
+
+        S.Registered = true;
+        S.Name = registration.Name;
+        S.OwnerAccountId = registration.OwnerAccountId;
+        S.Capabilities = registration.Capabilities;
+        var previousClass = S.HardwareClass;
+        S.HardwareClass = HardwareClass.Of(registration.Capabilities);
+        await state.WriteStateAsync();
+        if (S.Status == DeviceStatus.Online)
+        {
+            if (previousClass != S.HardwareClass) await PartitionFor(previousClass).RemoveAsync(DeviceId);
+            await RefreshPartitionAsync();
+        }
+        return new DeviceRegistrationResult(View(), []);
+    }
+
+    public async Task<DeviceStatus> HeartbeatAsync(DeviceHeartbeat heartbeat)
+    {
+        if (!S.Registered || S.Status == DeviceStatus.Banned) return S.Status;
+        _lastHeartbeat = time.GetUtcNow();
+        var cacheChanged = !heartbeat.CachedBlobIds.AsSpan().SequenceEqual(S.CachedBlobIds);
+        S.CachedBlobIds = heartbeat.CachedBlobIds.Take(256).ToArray();
+        if (S.Status == DeviceStatus.Offline)
+        {
+            S.Status = DeviceStatus.Online;
+            await state.WriteStateAsync();
+            StartWatchdog();
+            logger.LogInformation("Device {DeviceId} ({Class}) is online", DeviceId, S.HardwareClass);
+            await RefreshPartitionAsync();
+        }
+        else if (cacheChanged)
+        {
+            await RefreshPartitionAsync();
+        }
+        return S.Status;
+    }
+
+    public async Task DisconnectAsync()
+    {
+        if (S.Status == DeviceStatus.Online) await GoOfflineAsync(LeaseEndReason.DeviceOffline);
+    }
+
+    public Task<DeviceView?> GetAsync() => Task.FromResult(S.Registered ? View() : null);
+
+    public async Task<LeaseOffer> OfferAsync(ShardAssignment assignment, ShardRef shard)
+    {
+        var capabilities = S.Capabilities;
+        if (S.Status != DeviceStatus.Online || capabilities is null || S.OpenLeases.Count >= capabilities.Slots)
+        {
+            return new LeaseOffer(false, 1.0);
+        }
+        var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
+        S.OpenLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes);
+        await state.WriteStateAsync();
+        await CommandStream().OnNextAsync(assignment);
+        await RefreshPartitionAsync();
+        return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));
+    }
+
+    public async Task<ResultReceipt> SubmitResultAsync(ShardResult result)
+    {
+        if (S.Status == DeviceStatus.Banned || !S.OpenLeases.Remove(result.LeaseId, out var lease))
+        {
+            return ResultReceipt.NotLeased;
+        }
+        await state.WriteStateAsync();
+        await RefreshPartitionAsync();
+        var job = GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId);
+        if (!OutputShape.Matches(result.Output, lease.ExpectedValues, lease.ExpectedBytes))
+        {
+            logger.LogWarning("Device {DeviceId} sent a malformed result for {Shard}", DeviceId, lease.Shard);
+            await job.LeaseLostAsync(result.LeaseId, DeviceId, LeaseEndReason.Completed, malformed: true);
+            return ResultReceipt.Malformed;
+        }
+        await job.DeliverResultAsync(result.LeaseId, DeviceId, result.Output);
+        return ResultReceipt.Accepted;
+    }
+
+    public async Task EndLeaseAsync(string leaseId, LeaseEndReason reason)
+    {
+        if (!S.OpenLeases.Remove(leaseId)) return;
+        if (reason == LeaseEndReason.Expired) S.Record = S.Record with { Expired = S.Record.Expired + 1 };
+        await state.WriteStateAsync();
+        if (S.Status == DeviceStatus.Online)
+        {
+            await CommandStream().OnNextAsync(new LeaseRevoked(leaseId, reason));
+            await RefreshPartitionAsync();
+        }
+    }
+
+    public async Task RecordVerdictAsync(VerdictNotice notice)
+    {
+        if (!S.AppliedVerdicts.Add(notice.LeaseId)) return;
+        var record = S.Record;
+        S.Record = notice.Verdict switch
+        {
+            Verdict.Verified => record with { Verified = record.Verified + 1, VerifiedSinceInvalid = record.VerifiedSinceInvalid + 1 },
+            Verdict.Invalid => record with { Invalid = record.Invalid + 1, VerifiedSinceInvalid = 0 },
+            Verdict.Unaudited => record with { Unaudited = record.Unaudited + 1 },
+            Verdict.Disputed => record with { Disputed = record.Disputed + 1 },
+            _ => record,
+        };
+        await state.WriteStateAsync();
+
+        if (notice.Verdict == Verdict.Invalid)
+        {
+            // Retroactive slashing: pay for this device's unaudited work is forfeited too.
+            var forfeited = await GrainFactory.GetGrain<IAccountGrain>(S.OwnerAccountId)
+                .ForfeitPendingAsync(DeviceId, $"forfeit:{DeviceId}:{S.Record.Invalid}", SystemAccounts.Slashed);
+            logger.LogWarning("Device {DeviceId} returned an invalid result for {Shard}; forfeited {Forfeited} micro-HU pending",
+                DeviceId, notice.Shard, forfeited);
+            if (S.Record.Invalid >= _options.BanAfterInvalidVerdicts && S.Status != DeviceStatus.Banned)
+            {
+                await BanAsync();
+                return;
+            }
+        }
+        if (S.Status == DeviceStatus.Online) await RefreshPartitionAsync();
+    }
+
+    private async Task BanAsync()
+    {
+        logger.LogWarning("Device {DeviceId} is banned after {Invalid} invalid verdicts", DeviceId, S.Record.Invalid);
+        var wasOnline = S.Status == DeviceStatus.Online;
+        await ReleaseAllLeasesAsync(LeaseEndReason.DeviceBanned);
+        S.Status = DeviceStatus.Banned;
+        S.BannedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        StopWatchdog();
+        if (wasOnline) await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
+        // A ban forfeits everything still pending, whatever it was earned on.
+        await GrainFactory.GetGrain<IAccountGrain>(S.OwnerAccountId)
+            .ForfeitPendingAsync(DeviceId, $"forfeit:{DeviceId}:ban", SystemAccounts.Slashed);
+    }
+
+    private async Task GoOfflineAsync(LeaseEndReason reason)
+    {
+        logger.LogInformation("Device {DeviceId} is offline ({Reason}); {Leases} lease(s) go back to their jobs",
+            DeviceId, reason, S.OpenLeases.Count);
+        await ReleaseAllLeasesAsync(reason);
+        S.Status = DeviceStatus.Offline;
+        await state.WriteStateAsync();
+        StopWatchdog();
+        await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
+    }
+
+    private async Task ReleaseAllLeasesAsync(LeaseEndReason reason)
+    {
+        var leases = S.OpenLeases.ToArray();
+        S.OpenLeases.Clear();
+        if (reason == LeaseEndReason.DeviceOffline) S.Record = S.Record with { Expired = S.Record.Expired + leases.Length };
+        foreach (var (leaseId, lease) in leases)
+        {
+            await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, reason, malformed: false);
+        }
+    }
+
+    private void StartWatchdog()
+    {
+        _watchdog ??= this.RegisterGrainTimer(CheckHeartbeatAsync, new GrainTimerCreationOptions
+        {
+            DueTime = _options.DeviceCheckInterval,
+            Period = _options.DeviceCheckInterval,
+            KeepAlive = true,
+        });
+    }
+
+    private void StopWatchdog()
+    {
+        _watchdog?.Dispose();
+        _watchdog = null;
+    }
+
+    private async Task CheckHeartbeatAsync(CancellationToken cancellationToken)
+    {
+        if (S.Status != DeviceStatus.Online) return;
+        if (time.GetUtcNow() - _lastHeartbeat > _options.HeartbeatTimeout)
+        {
+            await GoOfflineAsync(LeaseEndReason.DeviceOffline);
+            return;
+        }
+        // Partitions hold soft state: a periodic refresh rebuilds it after a partition moves or restarts.
+        await RefreshPartitionAsync();
+    }
+
+    private Task RefreshPartitionAsync()
+    {
+        var capabilities = S.Capabilities!;
+        return PartitionFor(S.HardwareClass).UpsertAsync(new DeviceSlotEntry
+        {
+            DeviceId = DeviceId,
+            OwnerAccountId = S.OwnerAccountId,
+            Kind = capabilities.Kind,
+            WorkingMemoryMb = capabilities.WorkingMemoryMb,
+            Gflops = capabilities.Gflops,
+            Runtimes = capabilities.Runtimes,
+            Slots = capabilities.Slots,
+            BusySlots = S.OpenLeases.Count,
+            Reliability = S.Record.Reliability,
+            CachedBlobIds = S.CachedBlobIds,
+        });
+    }
+
+    private IDevicePartitionGrain PartitionFor(string hardwareClass) =>
+        GrainFactory.GetGrain<IDevicePartitionGrain>(RoutingPartitions.KeyFor(hardwareClass, DeviceId, _options.PartitionsPerClass));
+
+    private IAsyncStream<DeviceCommand> CommandStream() =>
+        this.GetStreamProvider(DeviceStreams.Provider).GetStream<DeviceCommand>(DeviceStreams.For(DeviceId));
+
+    private DeviceView View() => new()
+    {
+        DeviceId = DeviceId,
+        Name = S.Name,
+        OwnerAccountId = S.OwnerAccountId,
+        Capabilities = S.Capabilities!,
+        Status = S.Status,
+        HardwareClass = S.HardwareClass,
+        Record = S.Record,
+        Reputation = S.Record.Reliability,
+        AuditRate = AuditPolicy.Rate(S.Record, _options),
+        OpenLeases = S.OpenLeases.Count,
+        LastHeartbeat = S.Status == DeviceStatus.Online ? _lastHeartbeat : null,
+        BannedAt = S.BannedAt,
+    };
+}

@@ -1,0 +1,188 @@
+using Huginn.Grains.Devices;
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Routing;
+using Huginn.Grains.Routing;
+using Huginn.Workloads;
+using Microsoft.Extensions.Logging;
+
+namespace Huginn.Grains.Jobs;
+
+/// <summary>Routing shards to devices and keeping their leases.</summary>
+public sealed partial class JobGrain
+{
+    /// <summary>Devices a single dispatch pass may try for one shard before leaving it queued until the next sweep.</summary>
+    private const int OffersPerShardPerPass = 4;
+
+    private void StartRound(int round)
+    {
+        S.Round = round;
+        S.Shards = Enumerable.Range(0, S.ShardsPerRound).ToDictionary(i => i, i => new ShardState { Index = i });
+        S.RoundSums = S.Spec!.Kind == WorkloadKind.Train ? new double[S.Weights.Length] : [];
+        S.RoundSamples = 0;
+        S.RoundLossSum = 0;
+    }
+
+    private ShardRef RefOf(ShardState shard) => new(JobId, S.Round, shard.Index, shard.Attempt);
+
+    /// <summary>Leases every shard that still needs results, as far as devices and budget allow.</summary>
+    private async Task DispatchAsync()
+    {
+        if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
+        var changed = false;
+        var budgetShort = false;
+        foreach (var shard in S.Shards.Values.Where(s => !s.Done).OrderBy(s => s.Index))
+        {
+            var refused = new HashSet<string>();
+            for (var tries = 0; tries < OffersPerShardPerPass && shard.Active.Count() < shard.RequiredResults; tries++)
+            {
+                if (!CanReserveAnotherLease())
+                {
+                    budgetShort = true;
+                    break;
+                }
+                var leased = await TryLeaseAsync(shard, refused);
+                if (leased is null) break;
+                changed = true;
+            }
+        }
+        if (changed)
+        {
+            if (S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
+            await state.WriteStateAsync();
+        }
+        // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
+        if (budgetShort && !S.Shards.Values.Any(s => s.Leases.Any(l => l.Status == LeaseStatus.Open)))
+        {
+            await FinishAsync(JobStatus.Failed, "budget exhausted: the escrow cannot pay for the remaining shards");
+        }
+    }
+
+    /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when one refused.</summary>
+    private async Task<bool?> TryLeaseAsync(ShardState shard, HashSet<string> refused)
+    {
+        var active = shard.Active.ToList();
+        var request = new RouteRequest
+        {
+            Requirement = S.Requirement!,
+            MaxDuration = _options.MaxLeaseDuration,
+            ExcludedDevices = [.. shard.ExcludedDevices, .. refused, .. active.Select(l => l.DeviceId)],
+            ExcludedOwners = active.Select(l => l.OwnerAccountId).Distinct().ToArray(),
+            PreferredClass = active.FirstOrDefault()?.HardwareClass,
+        };
+        var decision = await GrainFactory.GetGrain<IShardRouterGrain>(0).RouteAsync(request);
+        if (decision is null) return null;
+
+        var leaseDuration = ShardTiming.LeaseDuration(decision.ExpectedSeconds, _options);
+        var shardRef = RefOf(shard);
+        var plan = JobPlanner.Plan(S.Spec!).Shard(S.Round, shard.Index);
+        var assignment = new ShardAssignment
+        {
+            LeaseId = Guid.NewGuid().ToString("N"),
+            JobId = JobId,
+            Spec = S.Spec!,
+            Shard = plan,
+            Weights = S.Weights,
+            Deadline = time.GetUtcNow() + leaseDuration,
+            PriceMicroHu = S.ShardPriceMicroHu,
+        };
+        var offer = await GrainFactory.GetGrain<IDeviceGrain>(decision.DeviceId).OfferAsync(assignment, shardRef);
+        if (!offer.Accepted)
+        {
+            refused.Add(decision.DeviceId);
+            await GrainFactory.GetGrain<IDevicePartitionGrain>(
+                RoutingPartitions.KeyFor(decision.HardwareClass, decision.DeviceId, _options.PartitionsPerClass)).ReleaseAsync(decision.DeviceId);
+            return false;
+        }
+
+        shard.Leases.Add(new LeaseState
+        {
+            LeaseId = assignment.LeaseId,
+            DeviceId = decision.DeviceId,
+            OwnerAccountId = decision.OwnerAccountId,
+            HardwareClass = decision.HardwareClass,
+            Deadline = assignment.Deadline,
+            Status = LeaseStatus.Open,
+        });
+        if (!shard.AuditDecided)
+        {
+            // Decided against the first device's own rate; the device cannot tell an audited shard from another.
+            shard.AuditDecided = true;
+            shard.Audited = AuditPolicy.Draw(_options.AuditSalt, shardRef.ToString()) < offer.AuditRate;
+            shard.RequiredResults = shard.Audited ? 2 : 1;
+        }
+        logger.LogDebug("Job {JobId}: {Shard} leased to {DeviceId} until {Deadline}", JobId, shardRef, decision.DeviceId, assignment.Deadline);
+        return true;
+    }
+
+    /// <summary>Every lease still open or awaiting its verdict holds back its price and fee from the escrow.</summary>
+    private bool CanReserveAnotherLease()
+    {
+        var reserved = S.Shards.Values.Sum(s => s.Active.Count()) * S.LeaseReserveMicroHu;
+        var committed = S.PaidMicroHu + Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing) + reserved;
+        return S.EscrowMicroHu - committed >= S.LeaseReserveMicroHu;
+    }
+
+    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed)
+    {
+        if (!TryFindLease(leaseId, deviceId, out var shard, out var lease) || lease.Status != LeaseStatus.Open) return;
+        lease.Status = LeaseStatus.Lost;
+        shard.ExcludedDevices.Add(deviceId);
+        if (malformed)
+        {
+            // A malformed result is wrong on its face: it counts as an invalid verdict without needing a second device.
+            S.DevicesCaught.Add(deviceId);
+            S.VerdictOutbox.Add(new PendingVerdict(deviceId, new VerdictNotice(RefOf(shard), leaseId, Verdict.Invalid)));
+        }
+        logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} lost ({Reason}{Malformed}); shard {Index} goes elsewhere",
+            JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
+        await state.WriteStateAsync();
+        await FlushOutboxesAsync();
+        await DispatchAsync();
+    }
+
+    /// <summary>Timer: expires overdue leases, retries shards nobody could take, finishes interrupted settlements.</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        if (!IsActive)
+        {
+            StopSweeping();
+            return;
+        }
+        var now = time.GetUtcNow();
+        var expired = S.Shards.Values
+            .SelectMany(s => s.Leases.Where(l => l.Status == LeaseStatus.Open && l.Deadline < now).Select(l => (Shard: s, Lease: l)))
+            .ToList();
+        foreach (var (shard, lease) in expired)
+        {
+            lease.Status = LeaseStatus.Lost;
+            shard.ExcludedDevices.Add(lease.DeviceId);
+            logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} expired; shard {Index} goes elsewhere",
+                JobId, lease.LeaseId, lease.DeviceId, shard.Index);
+        }
+        if (expired.Count > 0) await state.WriteStateAsync();
+        foreach (var (_, lease) in expired)
+        {
+            await GrainFactory.GetGrain<IDeviceGrain>(lease.DeviceId).EndLeaseAsync(lease.LeaseId, LeaseEndReason.Expired);
+        }
+        if (S.TransferOutbox.Count > 0 || S.VerdictOutbox.Count > 0) await FlushOutboxesAsync();
+        await DispatchAsync();
+    }
+
+    private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)
+    {
+        foreach (var s in S.Shards.Values)
+        {
+            foreach (var l in s.Leases)
+            {
+                if (l.LeaseId == leaseId && l.DeviceId == deviceId)
+                {
+                    (shard, lease) = (s, l);
+                    return true;
+                }
+            }
+        }
+        (shard, lease) = (null!, null!);
+        return false;
+    }
+}

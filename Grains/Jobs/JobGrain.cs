@@ -1,0 +1,240 @@
+using Microsoft.Extensions.DependencyInjection;
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Workloads;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Huginn.Grains.Jobs;
+
+/// <summary>
+/// One client job. This file holds its lifecycle (submit, cancel, finish, the sweep timer, the outboxes);
+/// JobGrain.Dispatch.cs routes shards and keeps leases, JobGrain.Settlement.cs turns results and verdicts
+/// into accepted work, payments and rounds. The three parts share one state and one turn at a time.
+/// Every decision is persisted before it is acted on, and every action (transfer, verdict) is idempotent,
+/// so a crash at any point replays, never repeats.
+/// </summary>
+public sealed partial class JobGrain(
+    [PersistentState("job", StorageNames.State)] IPersistentState<JobState> state,
+    IOptions<PoolOptions> options,
+    [FromKeyedServices(PoolClock.Key)] TimeProvider time,
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
+{
+    private const string KeepAliveReminder = "job-keepalive";
+    private readonly PoolOptions _options = options.Value;
+    private IGrainTimer? _sweepTimer;
+
+    private JobState S => state.State;
+    private string JobId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!S.Exists) return;
+        if (IsActive) StartSweeping();
+        if (S.TransferOutbox.Count > 0 || S.VerdictOutbox.Count > 0) await FlushOutboxesAsync();
+    }
+
+    private bool IsActive => S.Status is JobStatus.Funding or JobStatus.Queued or JobStatus.Running;
+
+    public async Task<JobSubmissionResult> SubmitAsync(JobSubmission submission)
+    {
+        if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
+
+        var errors = SpecValidator.Validate(submission.Spec);
+        if (errors.Count > 0) return new JobSubmissionResult(null, errors, JobRefusal.InvalidSpec);
+
+        var spec = submission.Spec;
+        var plan = JobPlanner.Plan(spec);
+        // Until the pool's audit statistics feed estimates, price for the worst case of new devices:
+        // every shard audited. The unspent part comes back at the end.
+        var estimate = Pricing.Estimate(plan, expectedAuditFraction: 1.0, _options.Pricing);
+        var price = Pricing.ShardPriceMicroHu(plan.FlopsPerShard, _options.Pricing);
+        var reserve = price + Pricing.FeeMicroHu(price, _options.Pricing);
+        var budget = submission.MaxMicroHu ?? estimate.TotalMicroHu;
+        if (budget < reserve)
+        {
+            return new JobSubmissionResult(null,
+                [new SpecError("maxHu", $"must cover at least one shard: {MicroHu.ToHu(reserve)} HU")], JobRefusal.BudgetBelowEstimateMinimum);
+        }
+
+        S.Exists = true;
+        S.Status = JobStatus.Funding;
+        S.OwnerAccountId = submission.ClientAccountId;
+        S.Spec = spec;
+        S.Estimate = estimate;
+        S.EscrowMicroHu = budget;
+        S.ShardPriceMicroHu = price;
+        S.LeaseReserveMicroHu = reserve;
+        S.Rounds = plan.Rounds;
+        S.ShardsPerRound = plan.ShardsPerRound;
+        S.Requirement = plan.Requirement;
+        S.CreatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+
+        await GrainFactory.GetGrain<IAccountGrain>(SystemAccounts.Escrow(JobId)).OpenAsync(AccountKind.Escrow);
+        var funded = await GrainFactory.GetGrain<IAccountGrain>(submission.ClientAccountId).TransferAsync(new Transfer
+        {
+            TransferId = $"escrow:{JobId}",
+            From = submission.ClientAccountId,
+            To = SystemAccounts.Escrow(JobId),
+            AmountMicroHu = budget,
+            Kind = TransferKind.Escrow,
+            JobId = JobId,
+        });
+        if (funded is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
+        {
+            await state.ClearStateAsync();
+            return new JobSubmissionResult(null,
+                [new SpecError("maxHu", $"the balance does not cover the escrow of {MicroHu.ToHu(budget)} HU")], JobRefusal.InsufficientBalance);
+        }
+
+        S.Status = JobStatus.Queued;
+        S.Weights = spec.Kind == WorkloadKind.Prep ? [] : ModelInitializer.Initialize(spec.Model!, spec.Seed);
+        StartRound(0);
+        await state.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        StartSweeping();
+        logger.LogInformation("Job {JobId} submitted: {Kind}, {Rounds} round(s) × {Shards} shard(s), escrow {Escrow} micro-HU",
+            JobId, spec.Kind, S.Rounds, S.ShardsPerRound, budget);
+        await DispatchAsync();
+        return new JobSubmissionResult(View(), [], JobRefusal.None);
+    }
+
+    public Task<JobView?> GetAsync() => Task.FromResult(S.Exists ? View() : null);
+
+    public async Task<JobView?> CancelAsync()
+    {
+        if (!S.Exists) return null;
+        if (IsActive) await FinishAsync(JobStatus.Cancelled, "cancelled by the client");
+        return View();
+    }
+
+    public Task<JobResult?> GetResultAsync()
+    {
+        if (!S.Exists || S.Status != JobStatus.Completed) return Task.FromResult<JobResult?>(null);
+        var ordered = S.Outputs.OrderBy(o => o.Key).Select(o => o.Value).ToList();
+        var result = S.Spec!.Kind switch
+        {
+            WorkloadKind.Train => new JobResult(WorkloadKind.Train, S.Weights, [], S.RoundLosses.ToArray()),
+            WorkloadKind.Infer => new JobResult(WorkloadKind.Infer, ordered.SelectMany(o => o.Values).ToArray(), [], []),
+            _ => new JobResult(WorkloadKind.Prep, [], ordered.SelectMany(o => o.Bytes).ToArray(), []),
+        };
+        return Task.FromResult<JobResult?>(result);
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // The reminder only exists to bring a running job back after its silo restarted.
+        if (!S.Exists || !IsActive)
+        {
+            await UnregisterKeepAliveAsync();
+            return;
+        }
+        StartSweeping();
+    }
+
+    /// <summary>Ends the job: leases revoked, the fee charged on paid work, every other micro-HU refunded.</summary>
+    private async Task FinishAsync(JobStatus status, string? reason)
+    {
+        foreach (var shard in S.Shards.Values)
+        {
+            foreach (var lease in shard.Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered))
+            {
+                if (lease.Status == LeaseStatus.Open)
+                    await GrainFactory.GetGrain<IDeviceGrain>(lease.DeviceId).EndLeaseAsync(lease.LeaseId, LeaseEndReason.JobEnded);
+                lease.Status = LeaseStatus.Lost;
+            }
+        }
+        S.Status = status;
+        S.FailureReason = status == JobStatus.Completed ? null : reason;
+        S.FinishedAt = time.GetUtcNow();
+        S.FeeMicroHu = Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing);
+        S.RefundedMicroHu = S.EscrowMicroHu - S.PaidMicroHu - S.FeeMicroHu;
+        if (S.FeeMicroHu > 0) S.TransferOutbox.Add(EscrowTransfer($"fee:{JobId}", SystemAccounts.Fees, S.FeeMicroHu, TransferKind.Fee));
+        if (S.RefundedMicroHu > 0) S.TransferOutbox.Add(EscrowTransfer($"refund:{JobId}", S.OwnerAccountId, S.RefundedMicroHu, TransferKind.Refund));
+        await state.WriteStateAsync();
+        StopSweeping();
+        await FlushOutboxesAsync();
+        await UnregisterKeepAliveAsync();
+        logger.LogInformation("Job {JobId} {Status}{Reason}: paid {Paid}, fee {Fee}, refunded {Refund} micro-HU",
+            JobId, status, reason is null ? "" : $" ({reason})", S.PaidMicroHu, S.FeeMicroHu, S.RefundedMicroHu);
+    }
+
+    private Transfer EscrowTransfer(string id, string to, long amount, TransferKind kind, string? deviceId = null, DateTimeOffset? vestsAt = null) => new()
+    {
+        TransferId = id,
+        From = SystemAccounts.Escrow(JobId),
+        To = to,
+        AmountMicroHu = amount,
+        Kind = kind,
+        DeviceId = deviceId,
+        JobId = JobId,
+        VestsAt = vestsAt,
+    };
+
+    /// <summary>Applies decided transfers and verdicts; each is idempotent, so a replay after a crash is harmless.</summary>
+    private async Task FlushOutboxesAsync()
+    {
+        var changed = false;
+        foreach (var transfer in S.TransferOutbox.ToList())
+        {
+            var outcome = await GrainFactory.GetGrain<IAccountGrain>(transfer.From).TransferAsync(transfer);
+            if (outcome is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
+                logger.LogError("Job {JobId}: transfer {TransferId} was refused ({Outcome})", JobId, transfer.TransferId, outcome);
+            S.TransferOutbox.Remove(transfer);
+            changed = true;
+        }
+        foreach (var pending in S.VerdictOutbox.ToList())
+        {
+            await GrainFactory.GetGrain<IDeviceGrain>(pending.DeviceId).RecordVerdictAsync(pending.Notice);
+            S.VerdictOutbox.Remove(pending);
+            changed = true;
+        }
+        if (changed) await state.WriteStateAsync();
+    }
+
+    private void StartSweeping()
+    {
+        _sweepTimer ??= this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions
+        {
+            DueTime = _options.SweepInterval,
+            Period = _options.SweepInterval,
+            KeepAlive = true,
+        });
+    }
+
+    private void StopSweeping()
+    {
+        _sweepTimer?.Dispose();
+        _sweepTimer = null;
+    }
+
+    private async Task UnregisterKeepAliveAsync()
+    {
+        var reminder = await this.GetReminder(KeepAliveReminder);
+        if (reminder is not null) await this.UnregisterReminder(reminder);
+    }
+
+    private JobView View()
+    {
+        var totalShards = S.Rounds * S.ShardsPerRound;
+        return new JobView
+        {
+            JobId = JobId,
+            OwnerAccountId = S.OwnerAccountId,
+            Status = S.Status,
+            Progress = new JobProgress(totalShards, S.ShardsDone, S.ShardsVerified, Math.Min(S.Round + 1, S.Rounds), S.Rounds),
+            Estimate = S.Estimate!,
+            EscrowMicroHu = S.EscrowMicroHu,
+            SpentMicroHu = S.PaidMicroHu + (IsActive ? Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing) : S.FeeMicroHu),
+            RefundedMicroHu = S.RefundedMicroHu,
+            RoundLosses = S.RoundLosses.ToArray(),
+            FailureReason = S.FailureReason,
+            CreatedAt = S.CreatedAt,
+            FinishedAt = S.FinishedAt,
+            DevicesCaught = S.DevicesCaught.Order(StringComparer.Ordinal).ToArray(),
+            Spec = S.Spec!,
+        };
+    }
+}

@@ -1,0 +1,96 @@
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Workloads;
+
+namespace Huginn.Grains.Jobs;
+
+[GenerateSerializer, Alias("huginn.job-state")]
+public sealed class JobState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string OwnerAccountId { get; set; } = "";
+    [Id(2)] public JobSpec? Spec { get; set; }
+    [Id(3)] public JobStatus Status { get; set; }
+    [Id(4)] public CostEstimate? Estimate { get; set; }
+    [Id(5)] public long EscrowMicroHu { get; set; }
+    /// <summary>What one accepted result pays its device (from the shard's FLOPs, never from the device).</summary>
+    [Id(6)] public long ShardPriceMicroHu { get; set; }
+    [Id(7)] public int Rounds { get; set; }
+    [Id(8)] public int ShardsPerRound { get; set; }
+    /// <summary>The current round, 0-based; equals <see cref="Rounds"/> once all are done.</summary>
+    [Id(9)] public int Round { get; set; }
+    /// <summary>Train: the weights the current round starts from. Infer: the model's weights.</summary>
+    [Id(10)] public float[] Weights { get; set; } = [];
+    /// <summary>Σ samples·delta over the current round's accepted shards (federated averaging).</summary>
+    [Id(11)] public double[] RoundSums { get; set; } = [];
+    [Id(12)] public long RoundSamples { get; set; }
+    [Id(13)] public double RoundLossSum { get; set; }
+    [Id(14)] public List<double> RoundLosses { get; set; } = [];
+    /// <summary>The current round's shards by index.</summary>
+    [Id(15)] public Dictionary<int, ShardState> Shards { get; set; } = [];
+    /// <summary>Infer and prep: accepted outputs by shard index.</summary>
+    [Id(16)] public Dictionary<int, ShardOutput> Outputs { get; set; } = [];
+    [Id(17)] public int ShardsDone { get; set; }
+    [Id(18)] public int ShardsVerified { get; set; }
+    /// <summary>Paid to contributors for accepted work.</summary>
+    [Id(19)] public long PaidMicroHu { get; set; }
+    [Id(20)] public long FeeMicroHu { get; set; }
+    [Id(21)] public long RefundedMicroHu { get; set; }
+    /// <summary>Transfers decided but not yet confirmed by the ledger; replayed (idempotently) after a crash.</summary>
+    [Id(22)] public List<Transfer> TransferOutbox { get; set; } = [];
+    /// <summary>Verdicts decided but not yet applied to their devices.</summary>
+    [Id(23)] public List<PendingVerdict> VerdictOutbox { get; set; } = [];
+    [Id(24)] public HashSet<string> DevicesCaught { get; set; } = [];
+    [Id(25)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(26)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(27)] public string? FailureReason { get; set; }
+    /// <summary>What one lease holds back from the escrow: its price plus the pool fee on it.</summary>
+    [Id(28)] public long LeaseReserveMicroHu { get; set; }
+    [Id(29)] public ShardRequirement? Requirement { get; set; }
+}
+
+[GenerateSerializer, Alias("huginn.shard-state")]
+public sealed class ShardState
+{
+    [Id(0)] public int Index { get; set; }
+    [Id(1)] public int Attempt { get; set; }
+    /// <summary>Whether the draw against the first device's audit rate has been made for this attempt.</summary>
+    [Id(2)] public bool AuditDecided { get; set; }
+    [Id(3)] public bool Audited { get; set; }
+    /// <summary>Results this attempt needs: 1 unaudited, 2 audited, 3 after a disagreement.</summary>
+    [Id(4)] public int RequiredResults { get; set; } = 1;
+    [Id(5)] public bool Done { get; set; }
+    [Id(6)] public List<LeaseState> Leases { get; set; } = [];
+    /// <summary>Devices that failed this shard (expired, lost, disputed): it goes to someone else.</summary>
+    [Id(7)] public HashSet<string> ExcludedDevices { get; set; } = [];
+
+    /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
+    public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);
+}
+
+[GenerateSerializer, Alias("huginn.lease-status")]
+public enum LeaseStatus
+{
+    Open = 0,
+    Delivered = 1,
+    /// <summary>Expired, lost, revoked or superseded: the device gets nothing for it.</summary>
+    Lost = 2,
+    /// <summary>A verdict was applied (paid, or rejected).</summary>
+    Settled = 3,
+}
+
+[GenerateSerializer, Alias("huginn.lease-state")]
+public sealed class LeaseState
+{
+    [Id(0)] public string LeaseId { get; set; } = "";
+    [Id(1)] public string DeviceId { get; set; } = "";
+    [Id(2)] public string OwnerAccountId { get; set; } = "";
+    [Id(3)] public string HardwareClass { get; set; } = "";
+    [Id(4)] public DateTimeOffset Deadline { get; set; }
+    [Id(5)] public LeaseStatus Status { get; set; }
+}
+
+[GenerateSerializer, Immutable, Alias("huginn.pending-verdict")]
+public sealed record PendingVerdict(
+    [property: Id(0)] string DeviceId,
+    [property: Id(1)] VerdictNotice Notice);

@@ -1,0 +1,33 @@
+using Huginn.Workloads;
+
+namespace Huginn.Grains;
+
+/// <summary>
+/// The exact size of a valid shard output, computed by the coordinator from the spec. A result of any other
+/// size is malformed and never reaches verification or a model.
+/// </summary>
+public static class OutputShape
+{
+    public static (int Values, int Bytes) Expected(JobSpec spec, ShardPlan shard)
+    {
+        var model = spec.Model is { } m ? ModelRegistry.Get(m.Type) : null;
+        return spec.Kind switch
+        {
+            WorkloadKind.Train => (checked((int)model!.ParameterCount(spec.Model!)), 0),
+            WorkloadKind.Infer => (checked(shard.SampleCount * model!.OutputsPerSample(spec.Model!)), 0),
+            WorkloadKind.Prep => (0, checked(shard.SampleCount * model!.FeaturesPerSample(spec.Model!))),
+            _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "unknown workload kind"),
+        };
+    }
+
+    /// <summary>True when the output has exactly the expected sizes and only finite values.</summary>
+    public static bool Matches(ShardOutput output, int values, int bytes)
+    {
+        if (output.Values.Length != values || output.Bytes.Length != bytes) return false;
+        foreach (var v in output.Values)
+        {
+            if (!float.IsFinite(v)) return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,69 @@
+using Huginn.Workloads;
+
+namespace Huginn.Grains;
+
+/// <summary>The pool's rules that operators tune. Bound from configuration section "Huginn:Pool".</summary>
+public sealed class PoolOptions
+{
+    public const string Section = "Huginn:Pool";
+
+    /// <summary>A device that has not heartbeated for this long is offline and loses its leases.</summary>
+    public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How often (real time) a running job checks its lease deadlines and retries shards nobody could take,
+    /// and a device checks its heartbeat deadline. The deadlines themselves are judged on <see cref="PoolClock"/>.
+    /// </summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often (real time) an online device checks its heartbeat and refreshes its routing entry.</summary>
+    public TimeSpan DeviceCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Deadline = expected time on the chosen device × this factor + <see cref="LeaseGrace"/>.</summary>
+    public double LeaseSafetyFactor { get; set; } = 3.0;
+
+    public TimeSpan LeaseGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>No lease is longer: a device too slow to finish a shard within it never gets that shard.</summary>
+    public TimeSpan MaxLeaseDuration { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Share of a device's advertised GFLOP/s a shard is expected to achieve (small kernels rarely reach peak).</summary>
+    public double ComputeEfficiency { get; set; } = 0.25;
+
+    /// <summary>Fixed cost of a shard on any device: transfer, setup, result upload.</summary>
+    public TimeSpan ShardOverhead { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A shard that would take longer than this on a typical CPU (<see cref="ReferenceCpuGflops"/>) is heavy:
+    /// it goes to the fastest capable class first. Lighter shards go to the smallest capable class first,
+    /// which keeps big GPUs free for the work only they can do.
+    /// </summary>
+    public TimeSpan HeavyShardThreshold { get; set; } = TimeSpan.FromSeconds(10);
+
+    public double ReferenceCpuGflops { get; set; } = 50;
+
+    /// <summary>Routing partitions per hardware class. Devices hash into them; a partition should stay under ~2,000 devices.</summary>
+    public int PartitionsPerClass { get; set; } = 8;
+
+    /// <summary>Partitions a router asks per hardware class before moving to the next class.</summary>
+    public int PartitionProbesPerClass { get; set; } = 3;
+
+    /// <summary>Lowest audit rate a trusted device reaches.</summary>
+    public double AuditFloor { get; set; } = 0.05;
+
+    /// <summary>Verified audits a device needs before its audit rate starts to fall below 100%.</summary>
+    public int ProbationAudits { get; set; } = 3;
+
+    /// <summary>Invalid verdicts after which a device is banned for good.</summary>
+    public int BanAfterInvalidVerdicts { get; set; } = 3;
+
+    /// <summary>Pay for unaudited shards stays pending (forfeitable) this long before it vests.</summary>
+    public TimeSpan HoldingPeriod { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Salt of the audit draw, so that nobody outside the pool can predict which shards are audited.</summary>
+    public string AuditSalt { get; set; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    public PricingOptions Pricing { get; set; } = new();
+
+    public ToleranceOptions Tolerances { get; set; } = new();
+}

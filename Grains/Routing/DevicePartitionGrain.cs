@@ -1,0 +1,83 @@
+using Microsoft.Extensions.DependencyInjection;
+using Huginn.Grains.Interfaces.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Huginn.Grains.Routing;
+
+/// <summary>
+/// Online devices of one slice of one hardware class. Soft state in memory only: device grains refresh
+/// their entries every heartbeat-check period, so a lost partition is rebuilt within one period.
+/// </summary>
+public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKeyedServices(PoolClock.Key)] TimeProvider time) : Grain, IDevicePartitionGrain
+{
+    private readonly PoolOptions _options = options.Value;
+    private readonly Dictionary<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = [];
+    private PartitionSummary? _lastReported;
+
+    public async Task UpsertAsync(DeviceSlotEntry entry)
+    {
+        _devices[entry.DeviceId] = (entry, time.GetUtcNow());
+        await ReportIfChangedAsync();
+    }
+
+    public async Task RemoveAsync(string deviceId)
+    {
+        if (_devices.Remove(deviceId)) await ReportIfChangedAsync();
+    }
+
+    public async Task<RouteDecision?> TryReserveAsync(RouteRequest request)
+    {
+        await DropStaleAsync();
+        var choice = DeviceChooser.Choose(_devices.Values.Select(d => d.Entry), request, _options);
+        if (choice is not { } chosen) return null;
+
+        // The reservation holds until the device grain's next refresh reports its real open leases.
+        var (entry, seenAt) = _devices[chosen.Device.DeviceId];
+        _devices[entry.DeviceId] = (entry with { BusySlots = entry.BusySlots + 1 }, seenAt);
+        var hardwareClass = this.GetPrimaryKeyString().Split('/')[0];
+        return new RouteDecision(entry.DeviceId, entry.OwnerAccountId, hardwareClass, chosen.ExpectedSeconds);
+    }
+
+    public Task ReleaseAsync(string deviceId)
+    {
+        if (_devices.TryGetValue(deviceId, out var d) && d.Entry.BusySlots > 0)
+            _devices[deviceId] = (d.Entry with { BusySlots = d.Entry.BusySlots - 1 }, d.SeenAt);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An entry nobody refreshed for three heartbeat timeouts belongs to a device grain that is gone.</summary>
+    private async Task DropStaleAsync()
+    {
+        var cutoff = time.GetUtcNow() - 3 * _options.HeartbeatTimeout;
+        var stale = _devices.Where(d => d.Value.SeenAt < cutoff).Select(d => d.Key).ToList();
+        foreach (var id in stale) _devices.Remove(id);
+        if (stale.Count > 0) await ReportIfChangedAsync();
+    }
+
+    /// <summary>Reports to the directory only when what routers filter on changed: membership, memory, speed, runtimes.</summary>
+    private async Task ReportIfChangedAsync()
+    {
+        var key = this.GetPrimaryKeyString();
+        var entries = _devices.Values.Select(d => d.Entry).ToList();
+        var summary = new PartitionSummary
+        {
+            PartitionKey = key,
+            HardwareClass = key.Split('/')[0],
+            Kind = entries.Count > 0 ? entries[0].Kind : default,
+            DevicesOnline = entries.Count,
+            MaxMemoryMb = entries.Count > 0 ? entries.Max(e => e.WorkingMemoryMb) : 0,
+            MaxGflops = entries.Count > 0 ? entries.Max(e => e.Gflops) : 0,
+            TotalGflops = entries.Sum(e => e.Gflops),
+            Runtimes = entries.SelectMany(e => e.Runtimes).Distinct().Order().ToArray(),
+            TotalSlots = entries.Sum(e => e.Slots),
+        };
+        if (_lastReported is { } last && last.DevicesOnline == summary.DevicesOnline && last.MaxMemoryMb == summary.MaxMemoryMb
+            && last.MaxGflops == summary.MaxGflops && last.TotalGflops == summary.TotalGflops
+            && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots)
+        {
+            return;
+        }
+        await GrainFactory.GetGrain<IPoolDirectoryGrain>(IPoolDirectoryGrain.Key).ReportAsync(summary);
+        _lastReported = summary;
+    }
+}

@@ -1,0 +1,319 @@
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Workloads;
+
+namespace Huginn.Tests.Pool;
+
+/// <summary>The pool's rules, end to end through the grains, with simulated devices doing real (small) work.</summary>
+[Collection(PoolCollection.Name), Trait("Category", "Cluster")]
+public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
+{
+    private readonly SimulatedPool _pool = new(fixture);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _pool.DisposeAsync();
+
+    [Fact]
+    public async Task Honest_pool_completes_a_multi_round_training_job_and_pays_in_proportion_to_work()
+    {
+        var devices = new[]
+        {
+            await _pool.AddDeviceAsync(gflops: 400),
+            await _pool.AddDeviceAsync(gflops: 200),
+            await _pool.AddDeviceAsync(gflops: 100),
+        };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 4, shardsPerRound: 4));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        Assert.Equal(16, done.Progress.ShardsDone);
+        Assert.Equal(4, done.RoundLosses.Length);
+        Assert.True(done.RoundLosses[^1] < done.RoundLosses[0], $"loss did not fall: {string.Join(", ", done.RoundLosses)}");
+        Assert.Empty(done.DevicesCaught);
+
+        var price = Pricing.ShardPriceMicroHu(JobPlanner.Plan(done.Spec).FlopsPerShard, PoolPricing);
+        long paid = 0;
+        foreach (var device in devices)
+        {
+            var view = await _pool.DeviceAsync(device);
+            var account = await _pool.AccountAsync(device.OwnerAccountId);
+            var acceptedResults = view.Record.Verified + view.Record.Unaudited;
+            Assert.Equal(0, view.Record.Invalid);
+            Assert.Equal(price * acceptedResults, account.EarnedMicroHu);
+            paid += account.EarnedMicroHu;
+        }
+        var fee = Pricing.FeeMicroHu(paid, PoolPricing);
+        Assert.Equal(paid + fee, done.SpentMicroHu);
+        Assert.Equal(done.EscrowMicroHu - paid - fee, done.RefundedMicroHu);
+        Assert.Equal(MicroHu.FromHu(10) - paid - fee, (await _pool.AccountAsync(client)).AvailableMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Always_wrong_device_is_caught_on_its_first_shard_unpaid_and_banned_after_repeats()
+    {
+        var cheater = await _pool.AddDeviceAsync(Behavior.AlwaysWrong, gflops: 1000);
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 20);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 3, shardsPerRound: 6));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var view = await _pool.DeviceAsync(cheater);
+        Assert.Equal(0, view.Record.Verified);
+        Assert.Equal(0, view.Record.Unaudited);
+        Assert.True(view.Record.Invalid >= 3, $"banned after {view.Record.Invalid} invalid verdicts");
+        Assert.Equal(DeviceStatus.Banned, view.Status);
+        Assert.Contains(cheater.DeviceId, done.DevicesCaught);
+        var owner = await _pool.AccountAsync(cheater.OwnerAccountId);
+        Assert.Equal(0, owner.EarnedMicroHu);
+        Assert.Equal(0, owner.HoldingsMicroHu);
+        Assert.True(done.RoundLosses[^1] < done.RoundLosses[0], "the cheater's deltas must not have spoiled training");
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Banned_device_gets_no_more_work()
+    {
+        var cheater = await _pool.AddDeviceAsync(Behavior.Lazy, gflops: 1000);
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 20);
+        var first = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 3, shardsPerRound: 6));
+        await _pool.WaitUntilFinishedAsync(first.JobId);
+        Assert.Equal(DeviceStatus.Banned, (await _pool.DeviceAsync(cheater)).Status);
+        var assignmentsWhenBanned = cheater.Assignments.Count;
+
+        var second = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 6, seed: 11));
+        var done = await _pool.WaitUntilFinishedAsync(second.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        Assert.Equal(assignmentsWhenBanned, cheater.Assignments.Count);
+        Assert.Equal(DeviceStatus.Banned, await cheater.Grain.HeartbeatAsync(DeviceHeartbeat.Empty));
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Sleeper_that_cheats_after_earning_trust_loses_its_pending_earnings()
+    {
+        var sleeper = await _pool.AddDeviceAsync(Behavior.Honest, gflops: 400);
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 50);
+
+        // Phase 1: honest long enough that some of its shards go unaudited and their pay sits pending.
+        var trustBuilding = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 4, shardsPerRound: 8));
+        await _pool.WaitUntilFinishedAsync(trustBuilding.JobId);
+        var trusted = await _pool.DeviceAsync(sleeper);
+        var beforeCheating = await _pool.AccountAsync(sleeper.OwnerAccountId);
+        Assert.True(trusted.AuditRate < 1.0, $"the sleeper never earned trust: {trusted.Record}");
+        Assert.True(beforeCheating.PendingMicroHu > 0, $"no unaudited pay pending after {trusted.Record}");
+
+        // Phase 2: it cheats; an audit catches it sooner or later.
+        sleeper.Behavior = Behavior.AlwaysWrong;
+        var exploit = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 4, shardsPerRound: 8, seed: 99));
+        await Eventually.UntilAsync(() => _pool.DeviceAsync(sleeper), d => d.Record.Invalid >= 1, "the sleeper being caught");
+        await _pool.WaitUntilFinishedAsync(exploit.JobId);
+
+        var caught = await _pool.DeviceAsync(sleeper);
+        var after = await _pool.AccountAsync(sleeper.OwnerAccountId);
+        var price = Pricing.ShardPriceMicroHu(JobPlanner.Plan(exploit.Spec).FlopsPerShard, PoolPricing);
+        Assert.Equal(0, after.PendingMicroHu);
+        Assert.True(after.Devices[sleeper.DeviceId].ForfeitedMicroHu >= beforeCheating.PendingMicroHu);
+        // What it keeps is exactly the pay for work an audit confirmed; everything unaudited was forfeited.
+        Assert.Equal(price * caught.Record.Verified, after.AvailableMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Device_that_goes_silent_has_its_shards_moved_and_the_job_completes()
+    {
+        var silent = await _pool.AddDeviceAsync(Behavior.Stalled, gflops: 1000);
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 4));
+        await Eventually.UntilAsync(() => Task.FromResult(silent.Assignments.Count), n => n >= 1, "the silent device getting a shard");
+
+        silent.Heartbeating = false;
+        await _pool.AdvanceClockAsync(TimeSpan.FromSeconds(40));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var view = await _pool.DeviceAsync(silent);
+        Assert.Equal(DeviceStatus.Offline, view.Status);
+        Assert.Equal(0, view.OpenLeases);
+        Assert.True(view.Record.Expired >= 1);
+        Assert.Equal(0, (await _pool.AccountAsync(silent.OwnerAccountId)).EarnedMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Expired_lease_moves_shard_to_another_device()
+    {
+        var stalled = await _pool.AddDeviceAsync(Behavior.Stalled, gflops: 1000);
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 1, shardsPerRound: 4));
+        await Eventually.UntilAsync(() => Task.FromResult(stalled.Assignments.Count), n => n >= 1, "the stalled device getting a shard");
+
+        // It heartbeats, so only the lease deadline (minutes) can take its shard away.
+        await _pool.AdvanceClockAsync(TimeSpan.FromMinutes(15), step: TimeSpan.FromSeconds(10));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var view = await _pool.DeviceAsync(stalled);
+        Assert.Equal(DeviceStatus.Online, view.Status);
+        Assert.Equal(0, view.OpenLeases);
+        Assert.True(view.Record.Expired >= 1);
+        Assert.Equal(0, (await _pool.AccountAsync(stalled.OwnerAccountId)).EarnedMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task No_shard_is_ever_routed_to_an_incapable_device()
+    {
+        var tooLittleMemory = await _pool.AddDeviceAsync(memoryMb: 16, gflops: 5000);
+        var browserOnly = await _pool.AddDeviceAsync(kind: DeviceKind.Browser, memoryMb: 2048, runtimes: ["js"], gflops: 5000);
+        var gpuWithoutTorch = await _pool.AddDeviceAsync(kind: DeviceKind.Gpu, vramMb: 24_576, runtimes: ["onnx"], gflops: 5000);
+        var capable = new[]
+        {
+            await _pool.AddDeviceAsync(kind: DeviceKind.Gpu, vramMb: 8192, gflops: 1000),
+            await _pool.AddDeviceAsync(gflops: 100),
+            await _pool.AddDeviceAsync(gflops: 100),
+        };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 6));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        Assert.Empty(tooLittleMemory.Assignments);
+        Assert.Empty(browserOnly.Assignments);
+        Assert.Empty(gpuWithoutTorch.Assignments);
+        Assert.True(capable.Sum(d => d.Assignments.Count) >= 12);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Tie_break_with_three_devices_decides_for_the_honest_majority()
+    {
+        var honestA = await _pool.AddDeviceAsync(gflops: 100);
+        var liar = await _pool.AddDeviceAsync(Behavior.AlwaysWrong, gflops: 1000);
+        var honestB = await _pool.AddDeviceAsync(gflops: 90);
+        var client = await _pool.CreateClientAsync(hu: 10);
+        // A budget well above the estimate: tie-breaks cost a third run the estimate only partly foresees.
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 1, shardsPerRound: 3), maxMicroHu: MicroHu.FromHu(1));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        // Every shard is audited (new devices); with three devices busy on three shards the liar takes part,
+        // and each time the two honest results outvote it.
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var liarView = await _pool.DeviceAsync(liar);
+        Assert.True(liarView.Record.Invalid >= 1, "the liar never took part in a shard");
+        Assert.Equal(0, liarView.Record.Verified + liarView.Record.Unaudited);
+        Assert.Equal(3, done.Progress.ShardsVerified);
+        var a = await _pool.DeviceAsync(honestA);
+        var b = await _pool.DeviceAsync(honestB);
+        Assert.Equal(0, a.Record.Invalid + b.Record.Invalid);
+        Assert.Equal(6, a.Record.Verified + b.Record.Verified);
+        var price = Pricing.ShardPriceMicroHu(JobPlanner.Plan(done.Spec).FlopsPerShard, PoolPricing);
+        Assert.Equal(6 * price, (await _pool.AccountAsync(honestA.OwnerAccountId)).EarnedMicroHu
+            + (await _pool.AccountAsync(honestB.OwnerAccountId)).EarnedMicroHu);
+        Assert.Equal(0, (await _pool.AccountAsync(liar.OwnerAccountId)).EarnedMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Cancelling_a_job_refunds_exactly_the_unspent_escrow()
+    {
+        var devices = new[] { await _pool.AddDeviceAsync(), await _pool.AddDeviceAsync(), await _pool.AddDeviceAsync() };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 5, shardsPerRound: 4));
+        await _pool.WaitForJobAsync(job.JobId, j => j.Progress.ShardsDone >= 2, "two shards done");
+        foreach (var device in devices) device.Behavior = Behavior.Stalled;
+
+        var cancelled = (await _pool.Grains.GetGrain<IJobGrain>(job.JobId).CancelAsync())!;
+
+        Assert.Equal(JobStatus.Cancelled, cancelled.Status);
+        long paid = 0;
+        foreach (var device in devices)
+        {
+            paid += (await _pool.AccountAsync(device.OwnerAccountId)).EarnedMicroHu;
+            Assert.Equal(0, (await _pool.DeviceAsync(device)).OpenLeases);
+        }
+        var fee = Pricing.FeeMicroHu(paid, PoolPricing);
+        Assert.Equal(cancelled.EscrowMicroHu - paid - fee, cancelled.RefundedMicroHu);
+        Assert.Equal(MicroHu.FromHu(10) - paid - fee, (await _pool.AccountAsync(client)).AvailableMicroHu);
+        Assert.Equal(0, (await _pool.AccountAsync(SystemAccounts.Escrow(job.JobId))).HoldingsMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Duplicate_result_is_not_accepted_or_paid_twice()
+    {
+        var doubler = await _pool.AddDeviceAsync(Behavior.DoubleSubmit);
+        await _pool.AddDeviceAsync();
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 1, shardsPerRound: 2));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var receipts = doubler.Receipts.ToArray();
+        Assert.Equal(receipts.Length / 2, receipts.Count(r => r == ResultReceipt.NotLeased));
+        var view = await _pool.DeviceAsync(doubler);
+        var price = Pricing.ShardPriceMicroHu(JobPlanner.Plan(done.Spec).FlopsPerShard, PoolPricing);
+        Assert.Equal(price * (view.Record.Verified + view.Record.Unaudited), (await _pool.AccountAsync(doubler.OwnerAccountId)).EarnedMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Job_that_runs_out_of_budget_stops_cleanly_and_refunds_the_rest()
+    {
+        var devices = new[] { await _pool.AddDeviceAsync(), await _pool.AddDeviceAsync() };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var spec = Specs.TeacherTraining(rounds: 2, shardsPerRound: 4);
+        var price = Pricing.ShardPriceMicroHu(JobPlanner.Plan(spec).FlopsPerShard, PoolPricing);
+        // Enough for three results with their fee: new devices are audited, so at most one and a half shards.
+        var budget = 3 * (price + Pricing.FeeMicroHu(price, PoolPricing));
+        var job = await _pool.SubmitAsync(client, spec, maxMicroHu: budget);
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Failed, done.Status);
+        Assert.Contains("budget exhausted", done.FailureReason);
+        var paid = 0L;
+        foreach (var device in devices) paid += (await _pool.AccountAsync(device.OwnerAccountId)).EarnedMicroHu;
+        Assert.True(paid + Pricing.FeeMicroHu(paid, PoolPricing) <= budget, "the job spent more than its budget");
+        Assert.Equal(budget - paid - Pricing.FeeMicroHu(paid, PoolPricing), done.RefundedMicroHu);
+        Assert.Equal(MicroHu.FromHu(10) - budget + done.RefundedMicroHu, (await _pool.AccountAsync(client)).AvailableMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Submission_without_enough_balance_is_refused_and_charges_nothing()
+    {
+        await _pool.AddDeviceAsync();
+        var client = await _pool.CreateClientAsync(hu: 0.000001m);
+        var result = await _pool.Grains.GetGrain<IJobGrain>($"job-poor-{Guid.NewGuid():N}")
+            .SubmitAsync(new JobSubmission(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 2), null));
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(JobRefusal.InsufficientBalance, result.Refusal);
+        Assert.Equal(1, (await _pool.AccountAsync(client)).AvailableMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    private static readonly PricingOptions PoolPricing = TestPricing();
+
+    private static PricingOptions TestPricing()
+    {
+        var options = new Huginn.Grains.PoolOptions();
+        PoolClusterFixture.ConfigureTestPool(options);
+        return options.Pricing;
+    }
+}

@@ -1,0 +1,105 @@
+using Huginn.Grains;
+using Huginn.Grains.Interfaces.Routing;
+using Huginn.Grains.Routing;
+using Huginn.Workloads;
+
+namespace Huginn.Tests.Rules;
+
+public sealed class RoutingRuleTests
+{
+    private static readonly PoolOptions Options = new();
+
+    private static DeviceSlotEntry Device(string id, double gflops = 100, DeviceKind kind = DeviceKind.Cpu, long memoryMb = 16_384,
+        string owner = "owner", int slots = 1, int busy = 0, double reliability = 1, string[]? runtimes = null, string[]? cached = null) => new()
+    {
+        DeviceId = id, OwnerAccountId = owner, Kind = kind, WorkingMemoryMb = memoryMb, Gflops = gflops,
+        Runtimes = runtimes ?? ["torch"], Slots = slots, BusySlots = busy, Reliability = reliability, CachedBlobIds = cached ?? [],
+    };
+
+    private static RouteRequest Request(long flops = 1_000_000, long memoryMb = 128, TimeSpan? maxDuration = null,
+        string[]? excludedOwners = null, string[]? inputs = null) => new()
+    {
+        Requirement = new ShardRequirement
+        {
+            Flops = flops, MinMemoryMb = memoryMb, Runtimes = ["torch"],
+            AllowedKinds = [DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser],
+        },
+        MaxDuration = maxDuration ?? TimeSpan.FromHours(1),
+        ExcludedOwners = excludedOwners ?? [],
+        InputBlobIds = inputs ?? [],
+    };
+
+    [Fact]
+    public void Device_without_the_memory_or_runtime_is_never_chosen()
+    {
+        var choice = DeviceChooser.Choose(
+            [Device("small", memoryMb: 64, gflops: 9000), Device("no-torch", runtimes: ["js"], gflops: 9000), Device("ok")],
+            Request(memoryMb: 128), Options);
+
+        Assert.Equal("ok", choice!.Value.Device.DeviceId);
+    }
+
+    [Fact]
+    public void Full_device_is_skipped()
+    {
+        var choice = DeviceChooser.Choose([Device("full", busy: 1, gflops: 9000), Device("free")], Request(), Options);
+
+        Assert.Equal("free", choice!.Value.Device.DeviceId);
+    }
+
+    [Fact]
+    public void Faster_more_reliable_and_less_loaded_devices_are_preferred()
+    {
+        Assert.Equal("fast", DeviceChooser.Choose([Device("slow", gflops: 10), Device("fast", gflops: 1000)], Request(flops: 10_000_000_000), Options)!.Value.Device.DeviceId);
+        Assert.Equal("trusted", DeviceChooser.Choose([Device("doubtful", reliability: 0.2), Device("trusted")], Request(), Options)!.Value.Device.DeviceId);
+        Assert.Equal("idle", DeviceChooser.Choose([Device("busy", slots: 2, busy: 1), Device("idle", slots: 2)], Request(), Options)!.Value.Device.DeviceId);
+    }
+
+    [Fact]
+    public void Device_holding_the_inputs_is_preferred()
+    {
+        var choice = DeviceChooser.Choose([Device("cold"), Device("warm", cached: ["blob-1"])], Request(inputs: ["blob-1"]), Options);
+
+        Assert.Equal("warm", choice!.Value.Device.DeviceId);
+    }
+
+    [Fact]
+    public void Device_too_slow_to_finish_before_the_deadline_is_never_chosen()
+    {
+        // 1 PFLOP at 25% of 10 GFLOP/s is about 4.6 days; the lease limit is one hour.
+        var choice = DeviceChooser.Choose([Device("slow", gflops: 10)], Request(flops: 1_000_000_000_000_000, maxDuration: TimeSpan.FromHours(1)), Options);
+
+        Assert.Null(choice);
+    }
+
+    [Fact]
+    public void Audit_never_goes_to_the_same_owner()
+    {
+        var choice = DeviceChooser.Choose([Device("mine", owner: "alice", gflops: 9000), Device("theirs", owner: "bob")],
+            Request(excludedOwners: ["alice"]), Options);
+
+        Assert.Equal("theirs", choice!.Value.Device.DeviceId);
+    }
+
+    [Fact]
+    public void Heavy_shards_try_the_fastest_class_first_and_light_ones_the_smallest()
+    {
+        var snapshot = new PoolSnapshot(1,
+        [
+            Summary("gpu-24g/0", "gpu-24g", DeviceKind.Gpu, 50_000),
+            Summary("cpu-16g/0", "cpu-16g", DeviceKind.Cpu, 100),
+        ]);
+
+        var heavy = ShardRouterGrain.OrderedClasses(snapshot, Request(flops: 10_000_000_000_000), Options).Select(c => c[0].HardwareClass);
+        var light = ShardRouterGrain.OrderedClasses(snapshot, Request(flops: 1_000_000), Options).Select(c => c[0].HardwareClass);
+
+        Assert.Equal(["gpu-24g", "cpu-16g"], heavy);
+        Assert.Equal(["cpu-16g", "gpu-24g"], light);
+    }
+
+    private static PartitionSummary Summary(string key, string hardwareClass, DeviceKind kind, double gflops) => new()
+    {
+        PartitionKey = key, HardwareClass = hardwareClass, Kind = kind, DevicesOnline = 1, MaxMemoryMb = 16_384,
+        MaxGflops = gflops, TotalGflops = gflops, Runtimes = ["torch"], TotalSlots = 1,
+    };
+}
