@@ -41,7 +41,12 @@ public sealed partial class JobGrain(
     {
         if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
 
-        var errors = SpecValidator.Validate(submission.Spec);
+        var errors = SpecValidator.Validate(submission.Spec).ToList();
+        // Blob inputs need the content-addressed store that the network edge brings; refuse them rather than ignore them.
+        if (submission.Spec.Dataset.BlobId is not null)
+            errors.Add(new SpecError("dataset.blobId", "blob datasets are not supported by this coordinator yet; use a synthetic dataset"));
+        if (submission.Spec.WeightsBlobId is not null)
+            errors.Add(new SpecError("weightsBlobId", "blob weights are not supported by this coordinator yet"));
         if (errors.Count > 0) return new JobSubmissionResult(null, errors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;

@@ -295,6 +295,45 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Inference_job_returns_every_shards_outputs_in_order()
+    {
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync();
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var spec = Specs.Inference(shards: 4);
+        var job = await _pool.SubmitAsync(client, spec);
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+        var result = (await _pool.Grains.GetGrain<IJobGrain>(job.JobId).GetResultAsync())!;
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var plan = JobPlanner.Plan(spec);
+        var weights = ModelInitializer.Initialize(spec.Model!, spec.Seed);
+        var expected = plan.FirstRoundShards
+            .SelectMany(s => ReferenceExecutor.Execute(spec, s, weights, ShardData.Load(spec, s)).Values).ToArray();
+        Assert.Equal(expected.Length, result.Values.Length);
+        Assert.True(TensorComparison.RelativeL2(expected, result.Values) < 1e-5);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task Prep_job_output_is_bit_exact()
+    {
+        for (var i = 0; i < 3; i++) await _pool.AddDeviceAsync(kind: DeviceKind.Browser, memoryMb: 1024, runtimes: ["js"]);
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var spec = Specs.Quantize(shards: 3);
+        var job = await _pool.SubmitAsync(client, spec);
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+        var result = (await _pool.Grains.GetGrain<IJobGrain>(job.JobId).GetResultAsync())!;
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        var expected = JobPlanner.Plan(spec).FirstRoundShards
+            .SelectMany(s => ReferenceExecutor.Execute(spec, s, [], ShardData.Load(spec, s)).Bytes).ToArray();
+        Assert.Equal(Digest.Sha256Hex(expected), Digest.Sha256Hex(result.Bytes));
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
     public async Task Submission_without_enough_balance_is_refused_and_charges_nothing()
     {
         await _pool.AddDeviceAsync();

@@ -20,4 +20,29 @@ public static class Specs
         LearningRate = 0.05f,
         Seed = seed,
     };
+
+    public static JobSpec Inference(int shards, ulong seed = 5) => new()
+    {
+        Kind = WorkloadKind.Infer,
+        Model = new ModelSpec { Type = ModelSpec.Mlp, InputSize = 8, HiddenSizes = [16], OutputSize = 3 },
+        Dataset = new DatasetSpec
+        {
+            Synthetic = new SyntheticDatasetSpec { Kind = SyntheticDatasetSpec.Blobs, Samples = shards * 32L, Seed = seed },
+        },
+        ShardsPerRound = shards,
+        Seed = seed,
+    };
+
+    public static JobSpec Quantize(int shards, ulong seed = 3) => new()
+    {
+        Kind = WorkloadKind.Prep,
+        Model = new ModelSpec { Type = ModelSpec.Mlp, InputSize = 8, OutputSize = 1 },
+        Dataset = new DatasetSpec
+        {
+            Synthetic = new SyntheticDatasetSpec { Kind = SyntheticDatasetSpec.Teacher, Samples = shards * 50L, Seed = seed },
+        },
+        ShardsPerRound = shards,
+        Prep = new PrepSpec { Operation = PrepSpec.QuantizeInt8, Scale = 0.05f },
+        Seed = seed,
+    };
 }
