@@ -24,7 +24,13 @@ public sealed record ShardAssignment : DeviceCommand
     [Id(6)] public required long PriceMicroHu { get; init; }
     /// <summary>Content ids of the inputs, so a worker can fetch and cache them once.</summary>
     [Id(7)] public string[] InputBlobIds { get; init; } = [];
+    /// <summary>The round's (or model's) weights as a blob: fetched once per round by a worker, not once per shard.</summary>
+    [Id(8)] public string? WeightsBlobId { get; init; }
 }
+
+/// <summary>Another connection took over this device: the older one must close.</summary>
+[GenerateSerializer, Immutable, Alias("huginn.connection-replaced")]
+public sealed record ConnectionReplaced([property: Id(0)] string ConnectionId) : DeviceCommand;
 
 /// <summary>Stop working on a lease: it expired, was cancelled with its job, or the device was banned.</summary>
 [GenerateSerializer, Immutable, Alias("huginn.lease-revoked")]
@@ -41,6 +47,8 @@ public enum LeaseEndReason
     JobEnded = 3,
     DeviceBanned = 4,
     NotNeeded = 5,
+    /// <summary>The worker gave the lease back unfinished (shutting down cleanly).</summary>
+    Released = 6,
 }
 
 /// <summary>A device's result for one lease, as the trust boundary (Api) hands it in.</summary>

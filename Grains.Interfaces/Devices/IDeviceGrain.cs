@@ -18,6 +18,21 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("disconnect")]
     Task DisconnectAsync();
 
+    /// <summary>
+    /// A worker connection (on any Api instance) now speaks for this device: marks it alive and tells any
+    /// older connection, through the device's stream, to close.
+    /// </summary>
+    [Alias("attach-connection")]
+    Task<DeviceStatus> AttachConnectionAsync(string connectionId);
+
+    /// <summary>A connection closed; the device goes offline only if that connection was still the current one.</summary>
+    [Alias("detach-connection")]
+    Task DetachConnectionAsync(string connectionId);
+
+    /// <summary>The worker gives a lease back unfinished; the job re-leases the shard at once, without a penalty.</summary>
+    [Alias("release-lease")]
+    Task ReleaseLeaseAsync(string leaseId);
+
     /// <summary>The device as its owner sees it; null when never registered.</summary>
     [Alias("get")]
     Task<DeviceView?> GetAsync();

@@ -25,6 +25,7 @@ public sealed class DeviceGrain(
     private string DeviceId => this.GetPrimaryKeyString();
     private DateTimeOffset _lastHeartbeat;
     private IGrainTimer? _watchdog;
+    private string? _connectionId;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -84,6 +85,31 @@ public sealed class DeviceGrain(
     public async Task DisconnectAsync()
     {
         if (S.Status == DeviceStatus.Online) await GoOfflineAsync(LeaseEndReason.DeviceOffline);
+    }
+
+    public async Task<DeviceStatus> AttachConnectionAsync(string connectionId)
+    {
+        if (!S.Registered || S.Status == DeviceStatus.Banned) return S.Status;
+        var previous = _connectionId;
+        _connectionId = connectionId;
+        if (previous is not null && previous != connectionId)
+            await CommandStream().OnNextAsync(new ConnectionReplaced(connectionId));
+        return await HeartbeatAsync(DeviceHeartbeat.Empty);
+    }
+
+    public async Task DetachConnectionAsync(string connectionId)
+    {
+        if (_connectionId != connectionId) return;
+        _connectionId = null;
+        await DisconnectAsync();
+    }
+
+    public async Task ReleaseLeaseAsync(string leaseId)
+    {
+        if (!S.OpenLeases.Remove(leaseId, out var lease)) return;
+        await state.WriteStateAsync();
+        if (S.Status == DeviceStatus.Online) await RefreshPartitionAsync();
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false);
     }
 
     public Task<DeviceView?> GetAsync() => Task.FromResult(S.Registered ? View() : null);

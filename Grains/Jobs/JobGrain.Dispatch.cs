@@ -14,8 +14,14 @@ public sealed partial class JobGrain
     /// <summary>Devices a single dispatch pass may try for one shard before leaving it queued until the next sweep.</summary>
     private const int OffersPerShardPerPass = 4;
 
-    private void StartRound(int round)
+    private async Task StartRoundAsync(int round)
     {
+        if (S.Weights.Length > 0)
+        {
+            var bytes = WeightsFormat.ToBytes(S.Weights);
+            S.WeightsBlobId = Digest.Sha256Hex(bytes);
+            await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(S.WeightsBlobId).PutAsync(bytes);
+        }
         S.Round = round;
         S.Shards = Enumerable.Range(0, S.ShardsPerRound).ToDictionary(i => i, i => new ShardState { Index = i });
         S.RoundSums = S.Spec!.Kind == WorkloadKind.Train ? new double[S.Weights.Length] : [];
@@ -69,6 +75,7 @@ public sealed partial class JobGrain
             ExcludedDevices = [.. shard.ExcludedDevices, .. refused, .. active.Select(l => l.DeviceId)],
             ExcludedOwners = active.Select(l => l.OwnerAccountId).Distinct().ToArray(),
             PreferredClass = active.FirstOrDefault()?.HardwareClass,
+            InputBlobIds = InputBlobIds(),
         };
         var decision = await GrainFactory.GetGrain<IShardRouterGrain>(0).RouteAsync(request);
         if (decision is null) return null;
@@ -82,7 +89,9 @@ public sealed partial class JobGrain
             JobId = JobId,
             Spec = S.Spec!,
             Shard = plan,
-            Weights = S.Weights,
+            Weights = [],
+            WeightsBlobId = S.WeightsBlobId,
+            InputBlobIds = InputBlobIds(),
             Deadline = time.GetUtcNow() + leaseDuration,
             PriceMicroHu = S.ShardPriceMicroHu,
         };
@@ -114,6 +123,9 @@ public sealed partial class JobGrain
         logger.LogDebug("Job {JobId}: {Shard} leased to {DeviceId} until {Deadline}", JobId, shardRef, decision.DeviceId, assignment.Deadline);
         return true;
     }
+
+    private string[] InputBlobIds() =>
+        new[] { S.Spec!.Dataset.BlobId, S.WeightsBlobId }.OfType<string>().ToArray();
 
     /// <summary>Every lease still open or awaiting its verdict holds back its price and fee from the escrow.</summary>
     private bool CanReserveAnotherLease()

@@ -144,7 +144,7 @@ public sealed partial class JobGrain
         }
         if (S.Round + 1 < S.Rounds)
         {
-            StartRound(S.Round + 1);
+            await StartRoundAsync(S.Round + 1);
             await state.WriteStateAsync();
             await DispatchAsync();
             return;

@@ -42,12 +42,9 @@ public sealed partial class JobGrain(
         if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
 
         var errors = SpecValidator.Validate(submission.Spec).ToList();
-        // Blob inputs need the content-addressed store that the network edge brings; refuse them rather than ignore them.
-        if (submission.Spec.Dataset.BlobId is not null)
-            errors.Add(new SpecError("dataset.blobId", "blob datasets are not supported by this coordinator yet; use a synthetic dataset"));
-        if (submission.Spec.WeightsBlobId is not null)
-            errors.Add(new SpecError("weightsBlobId", "blob weights are not supported by this coordinator yet"));
         if (errors.Count > 0) return new JobSubmissionResult(null, errors, JobRefusal.InvalidSpec);
+        var (initialWeights, blobErrors) = await LoadBlobInputsAsync(submission.Spec);
+        if (blobErrors.Count > 0) return new JobSubmissionResult(null, blobErrors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;
         var plan = JobPlanner.Plan(spec);
@@ -95,8 +92,8 @@ public sealed partial class JobGrain(
         }
 
         S.Status = JobStatus.Queued;
-        S.Weights = spec.Kind == WorkloadKind.Prep ? [] : ModelInitializer.Initialize(spec.Model!, spec.Seed);
-        StartRound(0);
+        S.Weights = initialWeights;
+        await StartRoundAsync(0);
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartSweeping();
@@ -104,6 +101,33 @@ public sealed partial class JobGrain(
             JobId, spec.Kind, S.Rounds, S.ShardsPerRound, budget);
         await DispatchAsync();
         return new JobSubmissionResult(View(), [], JobRefusal.None);
+    }
+
+    /// <summary>
+    /// Checks that blob inputs exist and have the size the spec implies, and returns the starting weights:
+    /// from the named blob, or initialised from the seed.
+    /// </summary>
+    private async Task<(float[] Weights, List<SpecError> Errors)> LoadBlobInputsAsync(JobSpec spec)
+    {
+        var errors = new List<SpecError>();
+        if (spec.Dataset.BlobId is { } datasetBlob)
+        {
+            var length = await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(datasetBlob).GetLengthAsync();
+            var model = ModelRegistry.Get(spec.Model!.Type);
+            var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
+            if (length is null) errors.Add(new SpecError("dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+            else if (length != spec.Dataset.Samples * rowBytes)
+                errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
+        }
+        if (spec.Kind == WorkloadKind.Prep) return ([], errors);
+        if (spec.WeightsBlobId is not { } weightsBlob) return (ModelInitializer.Initialize(spec.Model!, spec.Seed), errors);
+
+        var bytes = await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(weightsBlob).GetAsync();
+        var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
+        if (bytes is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+        else if (bytes.LongLength != expected)
+            errors.Add(new SpecError("weightsBlobId", $"the blob holds {bytes.LongLength} bytes; this model's float32 weights take {expected}"));
+        return errors.Count > 0 ? ([], errors) : (WeightsFormat.FromBytes(bytes!), errors);
     }
 
     public Task<JobView?> GetAsync() => Task.FromResult(S.Exists ? View() : null);

@@ -47,6 +47,8 @@ public sealed class JobState
     /// <summary>What one lease holds back from the escrow: its price plus the pool fee on it.</summary>
     [Id(28)] public long LeaseReserveMicroHu { get; set; }
     [Id(29)] public ShardRequirement? Requirement { get; set; }
+    /// <summary>The blob holding <see cref="Weights"/>, so that workers download them once per round.</summary>
+    [Id(30)] public string? WeightsBlobId { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

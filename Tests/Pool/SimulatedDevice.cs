@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Huginn.Grains.Interfaces.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
 using Orleans.Streams;
@@ -62,18 +63,21 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         var behavior = Behavior;
         if (behavior == Behavior.Stalled) return;
 
-        var output = Compute(assignment, behavior);
+        var output = await ComputeAsync(assignment, behavior);
         Receipts.Enqueue(await Grain.SubmitResultAsync(new ShardResult(assignment.LeaseId, output)));
         if (behavior == Behavior.DoubleSubmit)
             Receipts.Enqueue(await Grain.SubmitResultAsync(new ShardResult(assignment.LeaseId, output)));
     }
 
-    private ShardOutput Compute(ShardAssignment assignment, Behavior behavior)
+    private async Task<ShardOutput> ComputeAsync(ShardAssignment assignment, Behavior behavior)
     {
         var spec = assignment.Spec;
         var shard = assignment.Shard;
         var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
-        var honest = ReferenceExecutor.Execute(spec, shard, assignment.Weights, data);
+        var weights = assignment.WeightsBlobId is { } blobId
+            ? WeightsFormat.FromBytes((await client.GetGrain<IBlobGrain>(blobId).GetAsync())!)
+            : assignment.Weights;
+        var honest = ReferenceExecutor.Execute(spec, shard, weights, data);
         return behavior switch
         {
             Behavior.AlwaysWrong => honest with { Values = honest.Values.Select((v, i) => -v + 0.01f * ((i % 7) - 3)).ToArray() },

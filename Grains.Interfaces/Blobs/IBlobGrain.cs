@@ -1,0 +1,33 @@
+namespace Huginn.Grains.Interfaces.Blobs;
+
+/// <summary>
+/// One content-addressed blob (dataset, weights, result). Key: the lowercase hex SHA-256 of its bytes,
+/// so a blob can be cached anywhere and checked by whoever reads it.
+/// </summary>
+[Alias("huginn.IBlobGrain")]
+public interface IBlobGrain : IGrainWithStringKey
+{
+    public const int MaxBytes = 64 * 1024 * 1024;
+
+    /// <summary>Stores the bytes if they hash to this grain's key; storing the same bytes again is harmless.</summary>
+    [Alias("put")]
+    Task<BlobPutOutcome> PutAsync(byte[] bytes);
+
+    /// <summary>The bytes, or null when nothing was stored under this id.</summary>
+    [Alias("get")]
+    Task<byte[]?> GetAsync();
+
+    /// <summary>The size in bytes, or null when nothing was stored under this id.</summary>
+    [Alias("length")]
+    Task<long?> GetLengthAsync();
+}
+
+[GenerateSerializer, Alias("huginn.blob-put-outcome")]
+public enum BlobPutOutcome
+{
+    Stored = 0,
+    AlreadyStored = 1,
+    /// <summary>The bytes do not hash to the key.</summary>
+    DigestMismatch = 2,
+    TooLarge = 3,
+}

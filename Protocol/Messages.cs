@@ -1,0 +1,80 @@
+using System.Text.Json.Serialization;
+using Huginn.Workloads;
+
+namespace Huginn.Protocol;
+
+/// <summary>
+/// The header of every frame on the worker socket, told apart by its "type" property.
+/// Version 1: see docs/PROTOCOL.md. New message types and new optional fields may be added within v1;
+/// anything else is v2.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(HelloMessage), "hello")]
+[JsonDerivedType(typeof(WelcomeMessage), "welcome")]
+[JsonDerivedType(typeof(HeartbeatMessage), "heartbeat")]
+[JsonDerivedType(typeof(HeartbeatAckMessage), "heartbeatAck")]
+[JsonDerivedType(typeof(AssignMessage), "assign")]
+[JsonDerivedType(typeof(AckMessage), "ack")]
+[JsonDerivedType(typeof(ResultMessage), "result")]
+[JsonDerivedType(typeof(ReceiptMessage), "receipt")]
+[JsonDerivedType(typeof(ReleaseMessage), "release")]
+[JsonDerivedType(typeof(RevokeMessage), "revoke")]
+[JsonDerivedType(typeof(ErrorMessage), "error")]
+public abstract record ProtocolMessage;
+
+/// <summary>Worker → server, first frame: protocol version and what the device can do (re-registers it when changed).</summary>
+public sealed record HelloMessage(int Version, DeviceCapabilitiesDto? Capabilities, string? Agent) : ProtocolMessage;
+
+/// <summary>Server → worker: the connection is accepted.</summary>
+public sealed record WelcomeMessage(int Version, string DeviceId, double HeartbeatSeconds, int MaxFrameBytes) : ProtocolMessage;
+
+/// <summary>Worker → server: alive; the content ids it holds in its cache (at most 256).</summary>
+public sealed record HeartbeatMessage(string[]? CachedBlobIds) : ProtocolMessage;
+
+/// <summary>Server → worker: the device's status after the heartbeat ("online", "banned").</summary>
+public sealed record HeartbeatAckMessage(string Status) : ProtocolMessage;
+
+/// <summary>
+/// Server → worker: run this shard before the deadline. Weights come from the blob store by id
+/// (one download per round, not per shard); the dataset too when the spec names a blob.
+/// </summary>
+public sealed record AssignMessage(
+    string LeaseId,
+    string JobId,
+    JobSpec Spec,
+    ShardPlan Shard,
+    string? WeightsBlobId,
+    DateTimeOffset Deadline,
+    long PriceMicroHu) : ProtocolMessage;
+
+/// <summary>Worker → server: assignment received and started.</summary>
+public sealed record AckMessage(string LeaseId) : ProtocolMessage;
+
+/// <summary>
+/// Worker → server: the output of a lease. The payload holds <see cref="ValueCount"/> little-endian float32
+/// values followed by <see cref="ByteCount"/> raw bytes; nothing else.
+/// </summary>
+public sealed record ResultMessage(string LeaseId, double Loss, long Samples, int ValueCount, int ByteCount) : ProtocolMessage;
+
+/// <summary>Server → worker: what became of a result: "accepted", "notLeased" or "malformed".</summary>
+public sealed record ReceiptMessage(string LeaseId, string Receipt) : ProtocolMessage;
+
+/// <summary>Worker → server: giving a lease back unfinished (shutting down); the shard goes elsewhere at once.</summary>
+public sealed record ReleaseMessage(string LeaseId) : ProtocolMessage;
+
+/// <summary>Server → worker: stop working on a lease (expired, job ended, not needed, device banned).</summary>
+public sealed record RevokeMessage(string LeaseId, string Reason) : ProtocolMessage;
+
+/// <summary>Server → worker: a frame was refused; the connection stays open unless it is closed right after.</summary>
+public sealed record ErrorMessage(string Code, string Message, string? LeaseId = null) : ProtocolMessage;
+
+/// <summary>A device's capabilities on the wire (and in POST /v1/devices).</summary>
+public sealed record DeviceCapabilitiesDto(
+    string Kind,
+    string? GpuName,
+    long? VramMb,
+    double Gflops,
+    int CpuCores,
+    long MemoryMb,
+    string[] Runtimes,
+    int? Slots);
