@@ -68,6 +68,8 @@ public sealed record AccountView
     [Id(6)] public required IReadOnlyDictionary<string, DeviceEarnings> Devices { get; init; }
     /// <summary>The transfers behind <see cref="InFlightMicroHu"/>.</summary>
     [Id(7)] public IReadOnlyList<Transfer> InFlight { get; init; } = [];
+    /// <summary>Escrow accounts of the jobs this account paid for.</summary>
+    [Id(8)] public IReadOnlyList<string> FundedEscrows { get; init; } = [];
 
     /// <summary>What this account holds in the ledger's sum: available + pending + in flight.</summary>
     public long HoldingsMicroHu => AvailableMicroHu + PendingMicroHu + InFlightMicroHu;

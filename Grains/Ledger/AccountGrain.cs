@@ -50,6 +50,7 @@ public sealed class AccountGrain(
         if (!mayGoNegative && S.Available < transfer.AmountMicroHu) return TransferOutcome.InsufficientFunds;
 
         S.Available -= transfer.AmountMicroHu;
+        if (transfer.Kind == TransferKind.Escrow) S.FundedEscrows.Add(transfer.To);
         S.Applied.Add(transfer.TransferId);
         S.Outbox[transfer.TransferId] = transfer;
         await state.WriteStateAsync();
@@ -172,6 +173,7 @@ public sealed class AccountGrain(
             PendingMicroHu = S.Pending.Sum(p => p.Amount),
             InFlightMicroHu = S.Outbox.Values.Sum(t => t.AmountMicroHu),
             InFlight = S.Outbox.Values.ToArray(),
+            FundedEscrows = S.FundedEscrows.ToArray(),
             EarnedMicroHu = S.Earned,
             Devices = S.Devices.ToDictionary(d => d.Key, d => d.Value with { PendingMicroHu = pendingByDevice.GetValueOrDefault(d.Key) }),
         };

@@ -15,6 +15,8 @@ public sealed class AccountState
     [Id(5)] public HashSet<string> Applied { get; set; } = [];
     [Id(6)] public Dictionary<string, DeviceEarnings> Devices { get; set; } = [];
     [Id(7)] public long Earned { get; set; }
+    /// <summary>Escrow accounts this account has funded (one per job), so its owner can see what is held there.</summary>
+    [Id(8)] public List<string> FundedEscrows { get; set; } = [];
 }
 
 /// <summary>Pay for unaudited work: forfeitable until <see cref="VestsAt"/>.</summary>

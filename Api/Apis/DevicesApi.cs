@@ -1,0 +1,88 @@
+using Huginn.Api.Access;
+using Huginn.Grains.Interfaces.Access;
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Protocol;
+using Huginn.Workloads;
+
+namespace Huginn.Api.Apis;
+
+public sealed record RegisterDeviceRequest(string? Name, DeviceCapabilitiesDto? Capabilities);
+public sealed record RegisterDeviceResponse(string DeviceId, string DeviceToken);
+public sealed record DeviceResponse(
+    string DeviceId, string Name, DeviceCapabilitiesDto Capabilities, string HardwareClass, string Status,
+    double Reputation, double AuditRate, int Verified, int Invalid, int Unaudited, int Expired, bool Banned,
+    decimal EarnedHu, decimal PendingHu, int OpenLeases, DateTimeOffset? LastHeartbeat);
+
+public static class DevicesApi
+{
+    public static RouteGroupBuilder MapDevicesApi(this IEndpointRouteBuilder app)
+    {
+        var devices = app.MapGroup("/v1/devices").WithTags("Devices").RequireAccount();
+        devices.MapPost("/", RegisterAsync).WithName("RegisterDevice").WithSummary("Registers a device of the calling contributor and shows its token once.");
+        devices.MapGet("/{deviceId}", GetAsync).WithName("GetDevice").WithSummary("A device's profile, standing and earnings (owner only).");
+        return devices;
+    }
+
+    public static DeviceCapabilities? ToCapabilities(DeviceCapabilitiesDto? dto, out SpecError? error)
+    {
+        error = null;
+        if (dto is null)
+        {
+            error = new SpecError("capabilities", "is required");
+            return null;
+        }
+        if (!Enum.TryParse<DeviceKind>(dto.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind))
+        {
+            error = new SpecError("capabilities.kind", "must be 'gpu', 'cpu' or 'browser'");
+            return null;
+        }
+        return new DeviceCapabilities
+        {
+            Kind = kind,
+            GpuName = dto.GpuName,
+            VramMb = dto.VramMb ?? 0,
+            Gflops = dto.Gflops,
+            CpuCores = dto.CpuCores,
+            MemoryMb = dto.MemoryMb,
+            Runtimes = dto.Runtimes ?? [],
+            Slots = dto.Slots ?? 1,
+        };
+    }
+
+    private static async Task<IResult> RegisterAsync(RegisterDeviceRequest request, HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.Caller();
+        if (caller.Role != "contributor") return Problems.Forbidden("only contributor accounts register devices");
+        var capabilities = ToCapabilities(request.Capabilities, out var error);
+        if (capabilities is null) return Problems.Invalid([error!]);
+
+        var deviceId = $"dev_{Guid.NewGuid():N}";
+        var result = await grains.GetGrain<IDeviceGrain>(deviceId).RegisterAsync(new DeviceRegistration(caller.AccountId, request.Name ?? "", capabilities));
+        if (!result.Succeeded) return Problems.Invalid(result.Errors);
+
+        var token = Credentials.NewSecret(CredentialKind.DeviceToken);
+        await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.DeviceToken, token))
+            .IssueAsync(new Credential(CredentialKind.DeviceToken, caller.AccountId, "device", deviceId));
+        return Results.Created($"/v1/devices/{deviceId}", new RegisterDeviceResponse(deviceId, token));
+    }
+
+    private static async Task<IResult> GetAsync(string deviceId, HttpContext context, IGrainFactory grains)
+    {
+        var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetAsync();
+        if (device is null) return Problems.NotFound("device");
+        if (device.OwnerAccountId != context.Caller().AccountId) return Problems.Forbidden("this device belongs to another owner");
+        var earnings = (await grains.GetGrain<IAccountGrain>(device.OwnerAccountId).GetAsync()).Devices.GetValueOrDefault(deviceId);
+        return Results.Ok(Describe(device, earnings));
+    }
+
+    public static DeviceResponse Describe(DeviceView device, DeviceEarnings? earnings)
+    {
+        var c = device.Capabilities;
+        return new DeviceResponse(device.DeviceId, device.Name,
+            new DeviceCapabilitiesDto(HardwareClass.Kind(c.Kind), c.GpuName, c.VramMb, c.Gflops, c.CpuCores, c.MemoryMb, c.Runtimes, c.Slots),
+            device.HardwareClass, device.Status.ToString().ToLowerInvariant(), device.Reputation, device.AuditRate,
+            device.Record.Verified, device.Record.Invalid, device.Record.Unaudited, device.Record.Expired, device.Banned,
+            MicroHu.ToHu(earnings?.EarnedMicroHu ?? 0), MicroHu.ToHu(earnings?.PendingMicroHu ?? 0), device.OpenLeases, device.LastHeartbeat);
+    }
+}

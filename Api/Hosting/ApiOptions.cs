@@ -1,0 +1,22 @@
+namespace Huginn.Api.Hosting;
+
+/// <summary>Bound from "Huginn:Api".</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Huginn:Api";
+
+    /// <summary>Local default: anyone may buy HU by asking. Production: false, crediting is an operator action.</summary>
+    public bool OpenCredits { get; set; } = true;
+
+    /// <summary>Largest worker frame accepted (header + payload).</summary>
+    public int MaxFrameBytes { get; set; } = Protocol.Frame.DefaultMaxFrameBytes;
+
+    /// <summary>How long a new worker connection may take to say hello.</summary>
+    public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often workers are asked to heartbeat (well inside the pool's heartbeat timeout).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Malformed frames tolerated on one connection before it is closed.</summary>
+    public int MalformedFramesBeforeClose { get; set; } = 3;
+}

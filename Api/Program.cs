@@ -1,0 +1,11 @@
+using Huginn.Api.Hosting;
+
+// The public edge: clients over HTTP, workers over WebSocket; an Orleans client of the silo(s).
+var builder = WebApplication.CreateBuilder(args);
+builder.AddHuginnClusterClient();
+builder.Services.AddHuginnApi(builder.Configuration);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
+
+var app = builder.Build();
+app.MapHuginnApi();
+app.Run();

@@ -1,0 +1,242 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Huginn.Api.Apis;
+using Huginn.Api.Hosting;
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Protocol;
+using Huginn.Workloads;
+using Orleans.Streams;
+
+namespace Huginn.Api.Workers;
+
+/// <summary>
+/// One worker's socket. Forwards the device's stream (assignments, revocations) to the worker, and checks
+/// every frame from the worker before any grain sees it: known message, size within limits, a result only
+/// for a lease this connection delivered, a payload of exactly the declared size.
+/// </summary>
+public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClusterClient cluster, ApiOptions options, ILogger<WorkerConnection> logger)
+{
+    private readonly FrameSocket _frames = new(socket, options.MaxFrameBytes);
+    private readonly string _connectionId = Guid.NewGuid().ToString("N");
+    private readonly Channel<DeviceCommand> _outbound = Channel.CreateUnbounded<DeviceCommand>(new() { SingleReader = true });
+    private readonly HashSet<string> _deliveredLeases = [];
+    private readonly object _leaseLock = new();
+    private IDeviceGrain Device => cluster.GetGrain<IDeviceGrain>(device.DeviceId);
+    private int _malformedFrames;
+
+    public async Task RunAsync(CancellationToken aborted)
+    {
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        StreamSubscriptionHandle<DeviceCommand>? subscription = null;
+        try
+        {
+            if (!await HandshakeAsync(lifetime.Token)) return;
+            var stream = cluster.GetStreamProvider(DeviceStreams.Provider).GetStream<DeviceCommand>(DeviceStreams.For(device.DeviceId));
+            subscription = await stream.SubscribeAsync((command, _) => _outbound.Writer.WriteAsync(command).AsTask());
+            var status = await Device.AttachConnectionAsync(_connectionId);
+            if (status == DeviceStatus.Banned)
+            {
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, "device banned");
+                return;
+            }
+            await _frames.SendAsync(new WelcomeMessage(Frame.Version, device.DeviceId, options.HeartbeatInterval.TotalSeconds, options.MaxFrameBytes), lifetime.Token);
+            logger.LogInformation("Worker {DeviceId} connected ({Connection})", device.DeviceId, _connectionId);
+
+            var sending = ForwardCommandsAsync(lifetime.Token);
+            await ReceiveAsync(lifetime.Token);
+            lifetime.Cancel();
+            await sending.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            logger.LogInformation("Worker {DeviceId} connection ended: {Reason}", device.DeviceId, ex.Message);
+        }
+        finally
+        {
+            if (subscription is not null) await subscription.UnsubscribeAsync();
+            await Device.DetachConnectionAsync(_connectionId);
+        }
+    }
+
+    private async Task<bool> HandshakeAsync(CancellationToken cancellationToken)
+    {
+        using var hello = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        hello.CancelAfter(options.HelloTimeout);
+        byte[]? frame;
+        try
+        {
+            frame = await _frames.ReceiveAsync(hello.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await CloseAsync(WebSocketCloseStatus.PolicyViolation, "no hello in time");
+            return false;
+        }
+        if (frame is null) return false;
+        if (!Frame.TryDecode(frame, out var message, out _, out var error) || message is not HelloMessage helloMessage)
+        {
+            await CloseAsync(WebSocketCloseStatus.ProtocolError, error ?? "the first frame must be hello");
+            return false;
+        }
+        if (helloMessage.Version != Frame.Version)
+        {
+            await CloseAsync(WebSocketCloseStatus.ProtocolError, $"protocol version {helloMessage.Version} is not supported; this server speaks {Frame.Version}");
+            return false;
+        }
+        if (helloMessage.Capabilities is { } reported)
+        {
+            // A worker reports what it measured at start-up; the profile follows the hardware.
+            var capabilities = DevicesApi.ToCapabilities(reported, out var capabilityError);
+            var result = capabilities is null ? null
+                : await Device.RegisterAsync(new DeviceRegistration(device.OwnerAccountId, device.Name, capabilities));
+            if (result is not { Succeeded: true })
+            {
+                var reason = capabilityError?.Reason ?? string.Join("; ", result!.Errors.Select(e => $"{e.Field} {e.Reason}"));
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, Truncate($"capabilities refused: {reason}"));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private async Task ForwardCommandsAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var command in _outbound.Reader.ReadAllAsync(cancellationToken))
+        {
+            switch (command)
+            {
+                case ShardAssignment assignment:
+                    lock (_leaseLock) _deliveredLeases.Add(assignment.LeaseId);
+                    await _frames.SendAsync(new AssignMessage(assignment.LeaseId, assignment.JobId, assignment.Spec, assignment.Shard,
+                        assignment.WeightsBlobId, assignment.Deadline, assignment.PriceMicroHu), cancellationToken);
+                    break;
+                case LeaseRevoked revoked:
+                    lock (_leaseLock) _deliveredLeases.Remove(revoked.LeaseId);
+                    await _frames.SendAsync(new RevokeMessage(revoked.LeaseId, revoked.Reason.ToString()), cancellationToken);
+                    break;
+                case ConnectionReplaced replaced when replaced.ConnectionId != _connectionId:
+                    await CloseAsync((WebSocketCloseStatus)4409, "replaced by a newer connection of this device");
+                    return;
+            }
+        }
+    }
+
+    private async Task ReceiveAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            byte[]? frame;
+            try
+            {
+                frame = await _frames.ReceiveAsync(cancellationToken);
+            }
+            catch (FrameTooLargeException ex)
+            {
+                await CloseAsync(WebSocketCloseStatus.MessageTooBig, ex.Message);
+                return;
+            }
+            catch (InvalidDataException ex)
+            {
+                if (await RefuseAsync("malformed_frame", ex.Message, null, cancellationToken)) continue;
+                return;
+            }
+            if (frame is null)
+            {
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "bye");
+                return;
+            }
+            if (!Frame.TryDecode(frame, out var message, out var payload, out var error))
+            {
+                if (await RefuseAsync("malformed_frame", error!, null, cancellationToken)) continue;
+                return;
+            }
+            switch (message)
+            {
+                case HeartbeatMessage heartbeat:
+                    var status = await Device.HeartbeatAsync(new DeviceHeartbeat((heartbeat.CachedBlobIds ?? []).Take(256).ToArray()));
+                    await _frames.SendAsync(new HeartbeatAckMessage(status.ToString().ToLowerInvariant()), cancellationToken);
+                    if (status == DeviceStatus.Banned)
+                    {
+                        await CloseAsync(WebSocketCloseStatus.PolicyViolation, "device banned");
+                        return;
+                    }
+                    break;
+                case AckMessage:
+                    break;
+                case ResultMessage result:
+                    if (!await HandleResultAsync(result, payload, cancellationToken)) return;
+                    break;
+                case ReleaseMessage release:
+                    lock (_leaseLock) _deliveredLeases.Remove(release.LeaseId);
+                    await Device.ReleaseLeaseAsync(release.LeaseId);
+                    break;
+                default:
+                    if (!await RefuseAsync("unexpected_message", $"a worker does not send '{message!.GetType().Name}'", null, cancellationToken)) return;
+                    break;
+            }
+        }
+    }
+
+    /// <returns>False when the connection was closed.</returns>
+    private async Task<bool> HandleResultAsync(ResultMessage result, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        bool leased;
+        lock (_leaseLock) leased = _deliveredLeases.Remove(result.LeaseId);
+        if (!leased)
+        {
+            // Never reaches a grain: this connection did not deliver that lease (or already answered it).
+            await _frames.SendAsync(new ReceiptMessage(result.LeaseId, "notLeased"), cancellationToken);
+            return await RefuseAsync("not_leased", "no open lease with this id on this device", result.LeaseId, cancellationToken);
+        }
+        if (result.ValueCount < 0 || result.ByteCount < 0 || (long)result.ValueCount * 4 + result.ByteCount != payload.Length)
+        {
+            // The lease is spent: a malformed answer is an answer, and the device grain counts it against the device.
+            // A non-finite value never matches the expected shape, so the grain records it as malformed.
+            var receipt = await Device.SubmitResultAsync(new ShardResult(result.LeaseId, new ShardOutput([float.NaN], [], double.NaN, 0)));
+            await _frames.SendAsync(new ReceiptMessage(result.LeaseId, Receipt(receipt)), cancellationToken);
+            return await RefuseAsync("payload_size_mismatch",
+                $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", result.LeaseId, cancellationToken);
+        }
+        var values = Tensors.FromBytes(payload.Span[..(result.ValueCount * 4)]);
+        var bytes = payload.Span[(result.ValueCount * 4)..].ToArray();
+        var outcome = await Device.SubmitResultAsync(new ShardResult(result.LeaseId, new ShardOutput(values, bytes, result.Loss, result.Samples)));
+        await _frames.SendAsync(new ReceiptMessage(result.LeaseId, Receipt(outcome)), cancellationToken);
+        return true;
+    }
+
+    private static string Receipt(ResultReceipt receipt) => receipt switch
+    {
+        ResultReceipt.Accepted => "accepted",
+        ResultReceipt.Malformed => "malformed",
+        _ => "notLeased",
+    };
+
+    /// <summary>Tells the worker what was wrong; closes after too many bad frames. False when closed.</summary>
+    private async Task<bool> RefuseAsync(string code, string message, string? leaseId, CancellationToken cancellationToken)
+    {
+        logger.LogWarning("Worker {DeviceId}: {Code}: {Message}", device.DeviceId, code, message);
+        await _frames.SendAsync(new ErrorMessage(code, Truncate(message), leaseId), cancellationToken);
+        if (++_malformedFrames < options.MalformedFramesBeforeClose) return true;
+        await CloseAsync(WebSocketCloseStatus.PolicyViolation, "too many refused frames");
+        return false;
+    }
+
+    private async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await socket.CloseAsync(status, Truncate(reason), timeout.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                // The peer is gone already; nothing more to tell it.
+            }
+        }
+    }
+
+    /// <summary>Close reasons are limited to 123 bytes by RFC 6455.</summary>
+    private static string Truncate(string text) => text.Length <= 120 ? text : text[..120];
+}

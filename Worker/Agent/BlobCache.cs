@@ -1,0 +1,67 @@
+using System.Net.Http.Headers;
+using Huginn.Workloads;
+
+namespace Huginn.Worker.Agent;
+
+/// <summary>
+/// Content-addressed inputs fetched once and kept in memory (least recently used out first), so a dataset
+/// travels to a device once, and a round's weights once per round rather than once per shard.
+/// Every download is checked against its id.
+/// </summary>
+public sealed class BlobCache(HttpClient http, string deviceToken, long capacityBytes)
+{
+    private readonly Dictionary<string, (byte[] Bytes, long LastUse)> _blobs = [];
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private long _clock;
+    private long _size;
+
+    public string[] Ids
+    {
+        get
+        {
+            lock (_blobs) return _blobs.OrderByDescending(b => b.Value.LastUse).Select(b => b.Key).Take(256).ToArray();
+        }
+    }
+
+    public async Task<byte[]> GetAsync(string blobId, CancellationToken cancellationToken)
+    {
+        lock (_blobs)
+        {
+            if (_blobs.TryGetValue(blobId, out var cached))
+            {
+                _blobs[blobId] = (cached.Bytes, ++_clock);
+                return cached.Bytes;
+            }
+        }
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            lock (_blobs)
+            {
+                if (_blobs.TryGetValue(blobId, out var cached)) return cached.Bytes;
+            }
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/blobs/{blobId}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
+            using var response = await http.SendAsync(request, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (Digest.Sha256Hex(bytes) != blobId) throw new InvalidDataException($"blob {blobId} arrived corrupted");
+            lock (_blobs)
+            {
+                _blobs[blobId] = (bytes, ++_clock);
+                _size += bytes.LongLength;
+                while (_size > capacityBytes && _blobs.Count > 1)
+                {
+                    var oldest = _blobs.MinBy(b => b.Value.LastUse);
+                    _blobs.Remove(oldest.Key);
+                    _size -= oldest.Value.Bytes.LongLength;
+                }
+            }
+            return bytes;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+}

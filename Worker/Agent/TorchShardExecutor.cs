@@ -1,0 +1,17 @@
+using Huginn.Worker.Execution;
+using Huginn.Worker.Hardware;
+using Huginn.Workloads;
+
+namespace Huginn.Worker.Agent;
+
+/// <summary>The real executor: TorchSharp on the device chosen once at start-up.</summary>
+public sealed class TorchShardExecutor(HardwareProfile profile) : IShardExecutor
+{
+    private readonly TorchExecutor _torch = new(profile);
+
+    public ShardOutput Execute(JobSpec spec, ShardPlan shard, ReadOnlySpan<float> weights, DataSlice data) =>
+        _torch.Execute(spec, shard, weights, data);
+
+    public static Huginn.Protocol.DeviceCapabilitiesDto Capabilities(HardwareProfile profile) =>
+        new(profile.Kind, profile.GpuName, profile.VramMb, Math.Round(profile.Gflops, 1), profile.CpuCores, profile.MemoryMb, profile.Runtimes, 1);
+}

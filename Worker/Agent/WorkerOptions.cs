@@ -1,0 +1,33 @@
+namespace Huginn.Worker.Agent;
+
+/// <summary>How the worker was started: flags first, then HUGINN_* environment variables.</summary>
+public sealed record WorkerOptions
+{
+    public required Uri Api { get; init; }
+    public string? DeviceToken { get; init; }
+    /// <summary>With <see cref="Register"/>: the contributor's account key, used once to create this device.</summary>
+    public string? ApiKey { get; init; }
+    public bool Register { get; init; }
+    public string Name { get; init; } = Environment.MachineName;
+    public int? Threads { get; init; }
+    /// <summary>TEST ONLY: makes this worker misbehave so that verification can be exercised end to end.</summary>
+    public Fault Fault { get; init; } = Fault.None;
+    /// <summary>How long Ctrl+C waits for the running shard before giving its lease back.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
+    public long BlobCacheBytes { get; init; } = 512L * 1024 * 1024;
+}
+
+/// <summary>Deliberate faults, for tests and demonstrations only. An honest contributor never sets one.</summary>
+public enum Fault
+{
+    None,
+    /// <summary>Returns a wrong result (the honest one negated).</summary>
+    Wrong,
+    /// <summary>Adds 5% relative noise to the honest result.</summary>
+    Noisy,
+    /// <summary>Returns zeros without computing.</summary>
+    Lazy,
+    /// <summary>Takes leases and never answers (but keeps heartbeating).</summary>
+    Stall,
+}

@@ -1,0 +1,42 @@
+using Huginn.Worker.Agent;
+using Huginn.Worker.Execution;
+using Huginn.Worker.Hardware;
+
+var (options, calibrate, error) = WorkerCommandLine.Parse(args, Environment.GetEnvironmentVariable);
+if (options is null)
+{
+    Console.Error.WriteLine($"error: {error}\n\n{WorkerCommandLine.Usage}");
+    return 2;
+}
+void Log(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+
+var profile = HardwareProbe.Detect(options.Threads);
+Log($"hardware: {profile.Kind}{(profile.GpuName is null ? "" : $" {profile.GpuName}")}, {profile.Gflops:F1} GFLOP/s measured, {profile.CpuCores} cores, {profile.MemoryMb} MB");
+if (calibrate)
+{
+    Console.WriteLine(ToleranceCalibration.Format(ToleranceCalibration.Measure(profile)));
+    return 0;
+}
+if (options.Fault != Fault.None) Log($"TEST FAULT '{options.Fault}' is on: this worker will misbehave on purpose and be slashed");
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    Log("stopping: finishing the current shard, giving back the rest (Ctrl+C again to quit at once)");
+    if (stop.IsCancellationRequested) Environment.Exit(130);
+    stop.Cancel();
+};
+
+var capabilities = TorchShardExecutor.Capabilities(profile);
+if (options.Register)
+{
+    var (deviceId, token) = await DeviceRegistrar.RegisterAsync(options.Api, options.ApiKey!, options.Name, capabilities, stop.Token);
+    Log($"registered device {deviceId}; its token (keep it, shown once): {token}");
+    options = options with { DeviceToken = token };
+}
+
+var agent = new WorkerAgent(options, capabilities, new TorchShardExecutor(profile), Log);
+await agent.RunAsync(stop.Token);
+Log($"stopped after {agent.Accepted.Shards} shard(s) worth {Huginn.Workloads.MicroHu.ToHu(agent.Accepted.MicroHu)} HU once verified");
+return 0;
