@@ -1,0 +1,56 @@
+using System.Net;
+using System.Net.Sockets;
+using Huginn.Api.Hosting;
+using Huginn.Silo.Hosting;
+
+namespace Huginn.Demo;
+
+/// <summary>A whole pool in one process on loopback: one silo with the Api co-hosted, on free ports.</summary>
+public sealed class LocalPool : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public Uri ApiUrl { get; }
+
+    /// <summary>The silo's own grain factory: the operator's view (pool accounts, ledger audit).</summary>
+    public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
+
+    private LocalPool(WebApplication app, Uri apiUrl) => (_app, ApiUrl) = (app, apiUrl);
+
+    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null)
+    {
+        var apiPort = FreePort();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        if (overrides is not null) builder.Configuration.AddConfiguration(overrides);
+        // One line per event, warnings and up: the pool's own voice when it catches a cheater.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort());
+            silo.AddHuginnSilo(builder.Configuration);
+        });
+        builder.Services.AddHuginnApi(builder.Configuration);
+        builder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");
+        var app = builder.Build();
+        app.MapHuginnApi();
+        await app.StartAsync();
+        return new LocalPool(app, new Uri($"http://127.0.0.1:{apiPort}/"));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+}
