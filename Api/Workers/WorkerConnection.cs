@@ -186,7 +186,8 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
         {
             // Never reaches a grain: this connection did not deliver that lease (or already answered it).
             await _frames.SendAsync(new ReceiptMessage(result.LeaseId, "notLeased"), cancellationToken);
-            return await RefuseAsync("not_leased", "no open lease with this id on this device", result.LeaseId, cancellationToken);
+            // A late result for a revoked lease is an honest race, not misbehaviour: no strike.
+            return await RefuseAsync("not_leased", "no open lease with this id on this device", result.LeaseId, cancellationToken, strike: false);
         }
         if (result.ValueCount < 0 || result.ByteCount < 0 || (long)result.ValueCount * 4 + result.ByteCount != payload.Length)
         {
@@ -211,12 +212,12 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
         _ => "notLeased",
     };
 
-    /// <summary>Tells the worker what was wrong; closes after too many bad frames. False when closed.</summary>
-    private async Task<bool> RefuseAsync(string code, string message, string? leaseId, CancellationToken cancellationToken)
+    /// <summary>Tells the worker what was wrong; closes after too many malformed frames. False when closed.</summary>
+    private async Task<bool> RefuseAsync(string code, string message, string? leaseId, CancellationToken cancellationToken, bool strike = true)
     {
         logger.LogWarning("Worker {DeviceId}: {Code}: {Message}", device.DeviceId, code, message);
         await _frames.SendAsync(new ErrorMessage(code, Truncate(message), leaseId), cancellationToken);
-        if (++_malformedFrames < options.MalformedFramesBeforeClose) return true;
+        if (!strike || ++_malformedFrames < options.MalformedFramesBeforeClose) return true;
         await CloseAsync(WebSocketCloseStatus.PolicyViolation, "too many refused frames");
         return false;
     }

@@ -1,0 +1,30 @@
+using Huginn.Workloads;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Huginn.Worker.Execution;
+
+/// <summary>
+/// The cnn of CnnDefinition: per entry of ConvChannels a k×k convolution (stride 1, padding k/2), the
+/// activation, a 2×2 max-pool (stride 2, floor); the CHW flattening of the last map; then the fc head.
+/// </summary>
+internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition) : TorchNetwork(m, definition)
+{
+    private readonly long[] _padding = [m.KernelSize / 2, m.KernelSize / 2];
+    private static readonly long[] Pool = [2, 2];
+
+    public override Tensor Input(float[] rows, int count, Device device) =>
+        torch.tensor(rows, [count, Model.Channels, Model.ImageSize, Model.ImageSize], torch.float32, device);
+
+    protected override Tensor Forward(Parameters p, Tensor input)
+    {
+        var x = input;
+        for (var i = 0; i < Model.ConvChannels.Length; i++)
+        {
+            x = F.conv2d(x, p[$"conv{i}.weight"], p[$"conv{i}.bias"], padding: _padding);
+            x = F.max_pool2d(Activate(x), Pool, Pool);
+        }
+        return Linears(p, "fc", x.flatten(1));
+    }
+}

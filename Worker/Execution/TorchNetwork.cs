@@ -1,0 +1,104 @@
+using Huginn.Workloads;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Huginn.Worker.Execution;
+
+/// <summary>
+/// A registry model as a forward pass over views of one flat float32 parameter tensor, so that the flat weight
+/// vector of the pool is the network's storage: every view is cut at the offset and shape that
+/// <see cref="IModelDefinition.Layout"/> gives its name, and the gradient with respect to the flat tensor comes
+/// out in layout order without any copying or reordering.
+/// </summary>
+internal abstract class TorchNetwork
+{
+    private readonly Dictionary<string, (long Offset, long[] Shape)> _tensors = new(StringComparer.Ordinal);
+
+    protected TorchNetwork(ModelSpec m, IModelDefinition definition)
+    {
+        Model = m;
+        Definition = definition;
+        var offset = 0L;
+        foreach (var tensor in definition.Layout(m))
+        {
+            _tensors.Add(tensor.Name, (offset, tensor.Shape.Select(d => (long)d).ToArray()));
+            offset += tensor.Size;
+        }
+        ParameterCount = offset;
+    }
+
+    public ModelSpec Model { get; }
+
+    public IModelDefinition Definition { get; }
+
+    /// <summary>Length of the flat weight vector.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>The network of a valid model; throws <see cref="ArgumentException"/> for an invalid or unknown one.</summary>
+    public static TorchNetwork Create(ModelSpec m)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var definition = ModelRegistry.Get(m.Type);
+        var errors = definition.Validate(m).ToList();
+        if (errors.Count > 0)
+            throw new ArgumentException($"Invalid model: {string.Join("; ", errors.Select(e => $"{e.Field} {e.Reason}"))}", nameof(m));
+        return m.Type switch
+        {
+            ModelSpec.Mlp => new TorchMlp(m, definition),
+            ModelSpec.Cnn => new TorchCnn(m, definition),
+            ModelSpec.Transformer => new TorchTransformer(m, definition),
+            _ => throw new NotSupportedException($"The TorchSharp worker has no network for model type \"{m.Type}\"."),
+        };
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> rows of features (row-major, <see cref="IModelDefinition.FeaturesPerSample"/> each)
+    /// as the network's input on <paramref name="device"/>.
+    /// </summary>
+    public virtual Tensor Input(float[] rows, int count, Device device) =>
+        torch.tensor(rows, [count, Definition.FeaturesPerSample(Model)], torch.float32, device);
+
+    /// <summary>The outputs [batch, OutputSize] of a batch made by <see cref="Input"/>, from the flat parameters.</summary>
+    public Tensor Forward(Tensor flat, Tensor input)
+    {
+        if (flat.shape is not [var length] || length != ParameterCount)
+            throw new ArgumentException($"The model has {ParameterCount} parameters; the flat tensor has shape [{string.Join(", ", flat.shape)}].", nameof(flat));
+        return Forward(new Parameters(flat, _tensors), input);
+    }
+
+    protected abstract Tensor Forward(Parameters p, Tensor input);
+
+    /// <summary>The hidden nonlinearity of the spec, the same everywhere in the model.</summary>
+    protected Tensor Activate(Tensor x) => Model.Activation == ModelSpec.Tanh ? x.tanh() : x.relu();
+
+    /// <summary>
+    /// The LinearStack of Workloads: {prefix}0 … {prefix}{HiddenSizes.Length}, the activation between layers and
+    /// none after the last (the logits or regression outputs).
+    /// </summary>
+    protected Tensor Linears(Parameters p, string prefix, Tensor x)
+    {
+        var last = Model.HiddenSizes.Length;
+        for (var l = 0; l <= last; l++)
+        {
+            x = F.linear(x, p[$"{prefix}{l}.weight"], p[$"{prefix}{l}.bias"]);
+            if (l < last) x = Activate(x);
+        }
+        return x;
+    }
+
+    /// <summary>Views of the flat parameter tensor by layout name, cut on demand (views are free and carry the gradient back).</summary>
+    protected readonly struct Parameters(Tensor flat, Dictionary<string, (long Offset, long[] Shape)> tensors)
+    {
+        public Tensor this[string name]
+        {
+            get
+            {
+                if (!tensors.TryGetValue(name, out var tensor))
+                    throw new InvalidOperationException($"The layout has no parameter tensor \"{name}\"; the network and the registry disagree.");
+                var size = tensor.Shape.Aggregate(1L, (product, d) => product * d);
+                return flat.narrow(0, tensor.Offset, size).view(tensor.Shape);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+using Huginn.Workloads;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Huginn.Worker.Execution;
+
+/// <summary>
+/// The pre-norm encoder classifier of TransformerDefinition: token + position embeddings; per block
+/// x += MHA(LN1(x)) and x += FF2(act(FF1(LN2(x)))); a final LayerNorm, the mean over positions, the head.
+/// </summary>
+/// <remarks>
+/// Attention is written out (q·kᵀ/√d, softmax, ·v) in the order of nn.MultiheadAttention's packed in_proj
+/// (rows q, k, v; heads are consecutive slices of D/Heads columns), rather than through scaled_dot_product_attention:
+/// that would pick a flash or memory-efficient kernel on some GPUs and the math kernel elsewhere, and honest
+/// devices would then differ by more than rounding. LayerNorm eps is PyTorch's default, 1e-5.
+/// </remarks>
+internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition) : TorchNetwork(m, definition)
+{
+    private const double LayerNormEps = 1e-5;
+    private readonly long[] _normalized = [m.ModelDim];
+
+    /// <summary>Token ids stored as floats, checked to be whole ids of the vocabulary, as int64 [count, SequenceLength].</summary>
+    public override Tensor Input(float[] rows, int count, Device device)
+    {
+        var ids = new long[checked(count * Model.SequenceLength)];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var id = rows[i];
+            if (!(id >= 0 && id < Model.VocabSize) || id != MathF.Floor(id))
+                throw new ArgumentException($"Token id {id} is not one of the model's {Model.VocabSize} ids.", nameof(rows));
+            ids[i] = (long)id;
+        }
+        return torch.tensor(ids, [count, Model.SequenceLength], torch.int64, device);
+    }
+
+    protected override Tensor Forward(Parameters p, Tensor input)
+    {
+        long batch = input.shape[0], s = Model.SequenceLength, d = Model.ModelDim;
+        var x = p["embedding.token"].index_select(0, input.flatten()).view(batch, s, d) + p["embedding.position"];
+        for (var l = 0; l < Model.Layers; l++)
+        {
+            var block = $"blocks.{l}";
+            x = x + Attention(p, block, Norm(p, $"{block}.norm1", x));
+            var hidden = Activate(F.linear(Norm(p, $"{block}.norm2", x), p[$"{block}.ff1.weight"], p[$"{block}.ff1.bias"]));
+            x = x + F.linear(hidden, p[$"{block}.ff2.weight"], p[$"{block}.ff2.bias"]);
+        }
+        var pooled = Norm(p, "norm", x).mean([1]);
+        return F.linear(pooled, p["head.weight"], p["head.bias"]);
+    }
+
+    private Tensor Norm(Parameters p, string prefix, Tensor x) =>
+        F.layer_norm(x, _normalized, p[$"{prefix}.weight"], p[$"{prefix}.bias"], LayerNormEps);
+
+    private Tensor Attention(Parameters p, string block, Tensor x)
+    {
+        long batch = x.shape[0], s = x.shape[1], d = Model.ModelDim, heads = Model.Heads, width = d / heads;
+        var qkv = F.linear(x, p[$"{block}.attention.in_proj_weight"], p[$"{block}.attention.in_proj_bias"]).chunk(3, -1);
+        Tensor Split(Tensor t) => t.reshape(batch, s, heads, width).transpose(1, 2);
+        var (q, k, v) = (Split(qkv[0]), Split(qkv[1]), Split(qkv[2]));
+        var weights = F.softmax(q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(width)), -1);
+        var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, s, d);
+        return F.linear(mixed, p[$"{block}.attention.out_proj.weight"], p[$"{block}.attention.out_proj.bias"]);
+    }
+}
