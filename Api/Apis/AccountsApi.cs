@@ -14,12 +14,15 @@ public sealed record CreditRequest(decimal Hu);
 
 public static class AccountsApi
 {
-    public static readonly string[] Roles = ["client", "contributor"];
+    public static readonly string[] Roles = ["client", "contributor", "operator"];
 
     public static RouteGroupBuilder MapAccountsApi(this IEndpointRouteBuilder app)
     {
         var open = app.MapGroup("/v1/accounts").WithTags("Accounts");
-        open.MapPost("/", CreateAsync).WithName("CreateAccount").WithSummary("Creates an account and shows its API key once.");
+        open.MapPost("/", CreateAsync).WithName("CreateAccount")
+            .WithSummary("Creates an account (client or contributor; operator only with the operator key) and shows its API key once.");
+        open.MapPost("/{accountId}/credits", OperatorCreditAsync).WithName("CreditAccount")
+            .WithSummary("Operator: credits HU to any account (how purchases land in production).");
 
         var me = app.MapGroup("/v1/accounts/me").WithTags("Accounts").RequireAccount();
         me.MapGet("/", GetAsync).WithName("GetAccount").WithSummary("The caller's balances in HU.");
@@ -27,15 +30,25 @@ public static class AccountsApi
         return me;
     }
 
-    private static async Task<IResult> CreateAsync(CreateAccountRequest request, IGrainFactory grains)
+    private static async Task<IResult> CreateAsync(CreateAccountRequest request, HttpContext context, IGrainFactory grains,
+        OperatorCheck operatorCheck, IOptions<ApiOptions> options)
     {
+        var isOperator = operatorCheck.IsOperator(context);
+        if (options.Value.RegistrationRequiresOperator && !isOperator)
+            return Problems.Forbidden("accounts are created by the operator in this deployment");
         var errors = new List<SpecError>();
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 100) errors.Add(new("name", "must be 1 to 100 characters"));
         if (request.Role is null || !Roles.Contains(request.Role)) errors.Add(new("role", "must be 'client' or 'contributor'"));
         if (errors.Count > 0) return Problems.Invalid(errors);
+        if (request.Role == "operator" && !isOperator) return Problems.Forbidden("only the operator creates operator accounts");
 
         var accountId = $"acct_{Guid.NewGuid():N}";
-        var kind = request.Role == "client" ? AccountKind.Client : AccountKind.Contributor;
+        var kind = request.Role switch
+        {
+            "client" => AccountKind.Client,
+            "contributor" => AccountKind.Contributor,
+            _ => AccountKind.System,
+        };
         await grains.GetGrain<IAccountGrain>(accountId).OpenAsync(kind);
         var apiKey = Credentials.NewSecret(CredentialKind.ApiKey);
         await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.ApiKey, apiKey))
@@ -49,17 +62,33 @@ public static class AccountsApi
     private static async Task<IResult> CreditAsync(CreditRequest request, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> options)
     {
         if (!options.Value.OpenCredits) return Problems.Forbidden("buying HU goes through the operator in this deployment");
-        if (request.Hu <= 0 || request.Hu > 1_000_000) return Problems.Invalid("hu", "must be more than 0 and at most 1,000,000");
         var caller = context.Caller();
+        var refused = await MintAsync(caller.AccountId, request.Hu, grains);
+        return refused ?? Results.Ok(await DescribeAsync(caller, grains));
+    }
+
+    private static async Task<IResult> OperatorCreditAsync(string accountId, CreditRequest request, HttpContext context, IGrainFactory grains, OperatorCheck operatorCheck)
+    {
+        if (!operatorCheck.IsOperator(context)) return Authenticator.SecretOf(context) is null ? Problems.Unauthorized() : Problems.Forbidden("only the operator credits other accounts");
+        var account = await grains.GetGrain<IAccountGrain>(accountId).GetAsync();
+        if (!account.Opened || account.Kind is not (AccountKind.Client or AccountKind.Contributor)) return Problems.NotFound("account");
+        var refused = await MintAsync(accountId, request.Hu, grains);
+        return refused ?? Results.Ok(new { accountId, balanceHu = MicroHu.ToHu((await grains.GetGrain<IAccountGrain>(accountId).GetAsync()).AvailableMicroHu) });
+    }
+
+    /// <summary>Mints HU into an account; null when done, else the problem to answer.</summary>
+    private static async Task<IResult?> MintAsync(string accountId, decimal hu, IGrainFactory grains)
+    {
+        if (hu <= 0 || hu > 1_000_000) return Problems.Invalid("hu", "must be more than 0 and at most 1,000,000");
         var outcome = await grains.GetGrain<IAccountGrain>(SystemAccounts.Mint).TransferAsync(new Transfer
         {
-            TransferId = $"mint:{caller.AccountId}:{Guid.NewGuid():N}",
+            TransferId = $"mint:{accountId}:{Guid.NewGuid():N}",
             From = SystemAccounts.Mint,
-            To = caller.AccountId,
-            AmountMicroHu = MicroHu.FromHu(request.Hu),
+            To = accountId,
+            AmountMicroHu = MicroHu.FromHu(hu),
             Kind = TransferKind.Mint,
         });
-        return outcome == TransferOutcome.Applied ? Results.Ok(await DescribeAsync(caller, grains)) : Problems.Conflict($"credit refused: {outcome}");
+        return outcome == TransferOutcome.Applied ? null : Problems.Conflict($"credit refused: {outcome}");
     }
 
     private static async Task<AccountResponse> DescribeAsync(Caller caller, IGrainFactory grains)

@@ -1,46 +1,82 @@
+using System.Security.Cryptography;
+using System.Text.Json;
 using Huginn.Api.Access;
+using Huginn.Grains.Interfaces.Access;
 using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Interfaces.Pool;
 using Huginn.Workloads;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Huginn.Api.Apis;
 
 public sealed record SubmitJobRequest(JobSpec? Spec, decimal? MaxHu);
-public sealed record EstimateResponse(decimal Hu, decimal Eur, int Shards, double AuditFraction, EstimateBreakdown Breakdown);
-public sealed record EstimateBreakdown(decimal WorkHu, decimal AuditHu, decimal FeeHu);
+public sealed record EstimateResponse(decimal Hu, decimal Eur, int Shards, double AuditFraction, double EtaSeconds, EstimateBreakdown Breakdown);
+public sealed record EstimateBreakdown(decimal WorkHu, decimal AuditHu, decimal FeeHu, decimal ShardPriceHu, decimal EurPerHu);
 public sealed record SubmitJobResponse(string JobId, EstimateResponse Estimate);
 public sealed record JobProgressResponse(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
 public sealed record JobMetrics(double[] Loss);
 public sealed record JobResponse(
-    string JobId, string State, JobProgressResponse Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
-    JobMetrics Metrics, string[] DevicesCaught, string? FailureReason, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+    string JobId, string Kind, string State, JobProgressResponse Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
+    JobMetrics Metrics, string[] DevicesCaught, string? FailureReason, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt,
+    decimal EstimatedHu, decimal? ActualHu);
 
 public static class JobsApi
 {
+    public const string IdempotencyHeader = "Idempotency-Key";
+
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAccount();
-        jobs.MapPost("/", SubmitAsync).WithName("SubmitJob").WithSummary("Escrows the budget and queues the job.");
+        jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
+            .WithSummary("Escrows maxHu (or the estimate) and queues the job; an Idempotency-Key makes retries safe.");
         jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job's state, progress, money and metrics (owner only).");
-        jobs.MapGet("/{jobId}/result", ResultAsync).WithName("GetJobResult").WithSummary("The result of a completed job (owner only).");
-        jobs.MapDelete("/{jobId}", CancelAsync).WithName("CancelJob").WithSummary("Cancels the job and refunds the unspent escrow.");
+        jobs.MapGet("/{jobId}/events", EventsAsync).WithName("FollowJob")
+            .WithSummary("Server-sent events: progress, round losses, verification catches, the final state (owner only).");
+        jobs.MapGet("/{jobId}/result", ResultAsync).WithName("GetJobResult")
+            .WithSummary("The result once completed: ?format=f32 (default) or, for training, ?format=torchsharp (owner only).");
+        jobs.MapDelete("/{jobId}", CancelAsync).WithName("CancelJob").WithSummary("Cancels the job and refunds the unspent escrow (owner only).");
         return jobs;
     }
 
-    private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains, IOptions<JsonOptions> json)
     {
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
         if (request.MaxHu is <= 0) return Problems.Invalid("maxHu", "must be positive");
         var caller = context.Caller();
         var jobId = $"job_{Guid.NewGuid():N}";
+
+        if (context.Request.Headers[IdempotencyHeader].FirstOrDefault() is { } key)
+        {
+            if (key.Length is 0 or > 200) return Problems.Invalid(IdempotencyHeader, "must be 1 to 200 characters");
+            var fingerprint = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, json.Value.SerializerOptions)));
+            var claimed = await grains.GetGrain<IIdempotencyGrain>($"{caller.AccountId}/{key}").ClaimAsync(fingerprint, jobId);
+            if (claimed is null) return Problems.Conflict($"this {IdempotencyHeader} was used for a different request");
+            if (claimed != jobId)
+            {
+                // A retry: the job exists already (or its first submission is still being answered).
+                var existing = await grains.GetGrain<IJobGrain>(claimed).GetAsync();
+                if (existing is not null) return Results.Accepted($"/v1/jobs/{claimed}", new SubmitJobResponse(claimed, await DescribeAsync(existing.Estimate, existing.Spec, grains)));
+                jobId = claimed;
+            }
+        }
+
         var maxMicroHu = request.MaxHu is { } hu ? MicroHu.FromHu(hu) : (long?)null;
         var result = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(caller.AccountId, request.Spec, maxMicroHu));
         return result.Refusal switch
         {
-            JobRefusal.None => Results.Accepted($"/v1/jobs/{jobId}", new SubmitJobResponse(jobId, Describe(result.Job!.Estimate))),
+            JobRefusal.None or JobRefusal.AlreadyExists when result.Job is not null =>
+                Results.Accepted($"/v1/jobs/{jobId}", new SubmitJobResponse(jobId, await DescribeAsync(result.Job.Estimate, result.Job.Spec, grains))),
             JobRefusal.InsufficientBalance => Results.Problem(title: "insufficient balance",
                 detail: string.Join("; ", result.Errors.Select(e => e.Reason)), statusCode: StatusCodes.Status402PaymentRequired),
             _ => Problems.Invalid(result.Errors),
         };
+    }
+
+    private static async Task<EstimateResponse> DescribeAsync(CostEstimate cost, JobSpec spec, IGrainFactory grains)
+    {
+        var now = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
+        return Describe(cost, now.EtaSeconds, now.EurPerHu);
     }
 
     private static async Task<IResult> GetAsync(string jobId, HttpContext context, IGrainFactory grains)
@@ -49,15 +85,32 @@ public static class JobsApi
         return problem ?? Results.Ok(Describe(job!));
     }
 
-    private static async Task<IResult> ResultAsync(string jobId, HttpContext context, IGrainFactory grains)
+    private static async Task EventsAsync(string jobId, HttpContext context, IGrainFactory grains, IOptions<JsonOptions> json)
+    {
+        var (job, problem) = await OwnedJobAsync(jobId, context, grains);
+        if (problem is not null)
+        {
+            await problem.ExecuteAsync(context);
+            return;
+        }
+        await new JobEventStream(grains.GetGrain<IJobGrain>(jobId), json.Value.SerializerOptions).RunAsync(context, job!);
+    }
+
+    private static async Task<IResult> ResultAsync(string jobId, string? format, HttpContext context, IGrainFactory grains)
     {
         var (job, problem) = await OwnedJobAsync(jobId, context, grains);
         if (problem is not null) return problem;
+        if (format is not (null or "f32" or "torchsharp")) return Problems.Invalid("format", "must be 'f32' or 'torchsharp'");
         var result = await grains.GetGrain<IJobGrain>(jobId).GetResultAsync();
         if (result is null) return Problems.Conflict($"the job is {StateOf(job!.Status)}; its result exists once it has completed");
-        // Train: the final weights, infer: the outputs (both float32 little-endian, registry layout order); prep: the bytes.
-        var bytes = result.Kind == WorkloadKind.Prep ? result.Bytes : WeightsFormat.ToBytes(result.Values);
         context.Response.Headers["Huginn-Result-Kind"] = result.Kind.ToString().ToLowerInvariant();
+        if (format == "torchsharp")
+        {
+            if (result.Kind != WorkloadKind.Train) return Problems.Invalid("format", "torchsharp is the format of trained weights; this job's result is not weights");
+            return Results.File(TorchSharpFormat.Write(job!.Spec.Model!, result.Values), "application/octet-stream", $"{jobId}.dat");
+        }
+        // f32: weights (train) or outputs (infer) as float32 little-endian in layout order; prep: the prepared bytes.
+        var bytes = result.Kind == WorkloadKind.Prep ? result.Bytes : WeightsFormat.ToBytes(result.Values);
         return Results.Bytes(bytes, "application/octet-stream");
     }
 
@@ -85,13 +138,15 @@ public static class JobsApi
         _ => "cancelled",
     };
 
-    public static EstimateResponse Describe(CostEstimate e) => new(
-        MicroHu.ToHu(e.TotalMicroHu), e.Eur, e.Shards, e.AuditFraction,
-        new EstimateBreakdown(MicroHu.ToHu(e.WorkMicroHu), MicroHu.ToHu(e.AuditMicroHu), MicroHu.ToHu(e.FeeMicroHu)));
+    public static EstimateResponse Describe(CostEstimate e, double etaSeconds, decimal eurPerHu) => new(
+        MicroHu.ToHu(e.TotalMicroHu), e.Eur, e.Shards, e.AuditFraction, etaSeconds,
+        new EstimateBreakdown(MicroHu.ToHu(e.WorkMicroHu), MicroHu.ToHu(e.AuditMicroHu), MicroHu.ToHu(e.FeeMicroHu),
+            e.Shards == 0 ? 0 : MicroHu.ToHu(e.WorkMicroHu / e.Shards), eurPerHu));
 
     public static JobResponse Describe(JobView job) => new(
-        job.JobId, StateOf(job.Status),
+        job.JobId, job.Spec.Kind.ToString().ToLowerInvariant(), StateOf(job.Status),
         new JobProgressResponse(job.Progress.ShardsTotal, job.Progress.ShardsDone, job.Progress.ShardsVerified, job.Progress.Round, job.Progress.Rounds),
         MicroHu.ToHu(job.EscrowMicroHu), MicroHu.ToHu(job.SpentMicroHu), MicroHu.ToHu(job.RefundedMicroHu),
-        new JobMetrics(job.RoundLosses), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt);
+        new JobMetrics(job.RoundLosses), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
+        MicroHu.ToHu(job.Estimate.TotalMicroHu), job.IsFinished ? MicroHu.ToHu(job.SpentMicroHu) : null);
 }

@@ -3,7 +3,9 @@ using Huginn.Api.Access;
 using Huginn.Api.Apis;
 using Huginn.Api.Workers;
 using Huginn.Grains.Interfaces.Devices;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Huginn.Api.Hosting;
 
@@ -21,6 +23,40 @@ public static class ApiHostingExtensions
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddSingleton<Authenticator>();
+        services.AddSingleton<OperatorCheck>();
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "Huginn pool API", Version = "v1", Description = "Clients price, run, follow and download work; contributors register devices. See docs/ in the repository." };
+            return Task.CompletedTask;
+        }));
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (rejected, cancellationToken) =>
+            {
+                if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                    rejected.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+                await Results.Problem(title: "rate limited", detail: "too many requests for this key; slow down", statusCode: 429)
+                    .ExecuteAsync(rejected.HttpContext);
+            };
+            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                var options = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
+                // Per key (hashed, so the limiter never holds secrets), else per address.
+                var secret = Authenticator.SecretOf(context, allowQueryToken: true);
+                var partition = secret is null
+                    ? $"ip:{context.Connection.RemoteIpAddress}"
+                    : $"key:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)))}";
+                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = options.RequestBurst,
+                    TokensPerPeriod = options.RequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+        });
         return services;
     }
 
@@ -40,12 +76,22 @@ public static class ApiHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+        app.UseRateLimiter();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint("/openapi/v1.json", "Huginn v1");
+            ui.RoutePrefix = "docs";
+            ui.DocumentTitle = "Huginn API";
+        });
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("Operations").WithName("Health")
             .WithSummary("Liveness and readiness.");
         app.MapAccountsApi();
         app.MapDevicesApi();
         app.MapBlobsApi();
+        app.MapEstimatesApi();
         app.MapJobsApi();
+        app.MapPoolApi();
         app.MapWorkerGateway();
         return app;
     }

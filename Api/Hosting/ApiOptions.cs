@@ -19,4 +19,18 @@ public sealed class ApiOptions
 
     /// <summary>Malformed frames tolerated on one connection before it is closed.</summary>
     public int MalformedFramesBeforeClose { get; set; } = 3;
+
+    /// <summary>
+    /// The operator's secret (from configuration or HUGINN__API__OPERATORKEY, never committed). A caller
+    /// presenting it acts as the operator: creates accounts when registration is gated, credits any account.
+    /// </summary>
+    public string? OperatorKey { get; set; }
+
+    /// <summary>Production: only the operator creates accounts. Local default: anyone may.</summary>
+    public bool RegistrationRequiresOperator { get; set; }
+
+    /// <summary>Requests per second per key (or per address without one), and the burst allowed above it.</summary>
+    public int RequestsPerSecond { get; set; } = 50;
+
+    public int RequestBurst { get; set; } = 100;
 }

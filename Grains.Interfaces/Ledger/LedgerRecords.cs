@@ -70,6 +70,8 @@ public sealed record AccountView
     [Id(7)] public IReadOnlyList<Transfer> InFlight { get; init; } = [];
     /// <summary>Escrow accounts of the jobs this account paid for.</summary>
     [Id(8)] public IReadOnlyList<string> FundedEscrows { get; init; } = [];
+    /// <summary>False for an id nobody ever opened or paid.</summary>
+    [Id(9)] public bool Opened { get; init; }
 
     /// <summary>What this account holds in the ledger's sum: available + pending + in flight.</summary>
     public long HoldingsMicroHu => AvailableMicroHu + PendingMicroHu + InFlightMicroHu;

@@ -17,6 +17,8 @@ public sealed record DeviceSlotEntry
     [Id(7)] public required int BusySlots { get; init; }
     [Id(8)] public required double Reliability { get; init; }
     [Id(9)] public required string[] CachedBlobIds { get; init; }
+    /// <summary>The device's current audit rate, so estimates can price the expected audit overhead.</summary>
+    [Id(10)] public double AuditRate { get; init; } = 1.0;
 }
 
 /// <summary>A request for one device to run one shard.</summary>
@@ -55,6 +57,8 @@ public sealed record PartitionSummary
     [Id(6)] public required double TotalGflops { get; init; }
     [Id(7)] public required string[] Runtimes { get; init; }
     [Id(8)] public required int TotalSlots { get; init; }
+    /// <summary>Σ audit rate over the partition's devices (mean = this ÷ <see cref="DevicesOnline"/>).</summary>
+    [Id(9)] public double AuditRateSum { get; init; }
 }
 
 /// <summary>The pool as the directory sees it: every non-empty partition.</summary>

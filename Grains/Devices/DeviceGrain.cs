@@ -270,6 +270,7 @@ public sealed class DeviceGrain(
             BusySlots = S.OpenLeases.Count,
             Reliability = S.Record.Reliability,
             CachedBlobIds = S.CachedBlobIds,
+            AuditRate = AuditPolicy.Rate(S.Record, _options),
         });
     }
 

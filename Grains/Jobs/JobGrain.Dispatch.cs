@@ -24,6 +24,7 @@ public sealed partial class JobGrain
         }
         S.Round = round;
         S.Shards = Enumerable.Range(0, S.ShardsPerRound).ToDictionary(i => i, i => new ShardState { Index = i });
+        await ReportLoadAsync();
         S.RoundSums = S.Spec!.Kind == WorkloadKind.Train ? new double[S.Weights.Length] : [];
         S.RoundSamples = 0;
         S.RoundLossSum = 0;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Grains.Interfaces.Pool;
 using Huginn.Workloads;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,16 +42,15 @@ public sealed partial class JobGrain(
     {
         if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
 
-        var errors = SpecValidator.Validate(submission.Spec).ToList();
-        if (errors.Count > 0) return new JobSubmissionResult(null, errors, JobRefusal.InvalidSpec);
-        var (initialWeights, blobErrors) = await LoadBlobInputsAsync(submission.Spec);
-        if (blobErrors.Count > 0) return new JobSubmissionResult(null, blobErrors, JobRefusal.InvalidSpec);
+        // Validation, and whether any device online could run it at all: refused now, not discovered later.
+        var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
+        if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
+        var (initialWeights, inputErrors) = await LoadInputsAsync(submission.Spec, submission.ClientAccountId);
+        if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;
         var plan = JobPlanner.Plan(spec);
-        // Until the pool's audit statistics feed estimates, price for the worst case of new devices:
-        // every shard audited. The unspent part comes back at the end.
-        var estimate = Pricing.Estimate(plan, expectedAuditFraction: 1.0, _options.Pricing);
+        var estimate = priced.Cost!;
         var price = Pricing.ShardPriceMicroHu(plan.FlopsPerShard, _options.Pricing);
         var reserve = price + Pricing.FeeMicroHu(price, _options.Pricing);
         var budget = submission.MaxMicroHu ?? estimate.TotalMicroHu;
@@ -105,9 +105,9 @@ public sealed partial class JobGrain(
 
     /// <summary>
     /// Checks that blob inputs exist and have the size the spec implies, and returns the starting weights:
-    /// from the named blob, or initialised from the seed.
+    /// from the named blob, from an earlier training job of the same owner, or initialised from the seed.
     /// </summary>
-    private async Task<(float[] Weights, List<SpecError> Errors)> LoadBlobInputsAsync(JobSpec spec)
+    private async Task<(float[] Weights, List<SpecError> Errors)> LoadInputsAsync(JobSpec spec, string ownerAccountId)
     {
         var errors = new List<SpecError>();
         if (spec.Dataset.BlobId is { } datasetBlob)
@@ -120,6 +120,7 @@ public sealed partial class JobGrain(
                 errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
         }
         if (spec.Kind == WorkloadKind.Prep) return ([], errors);
+        if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(spec, sourceJobId, ownerAccountId, errors);
         if (spec.WeightsBlobId is not { } weightsBlob) return (ModelInitializer.Initialize(spec.Model!, spec.Seed), errors);
 
         var bytes = await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(weightsBlob).GetAsync();
@@ -128,6 +129,33 @@ public sealed partial class JobGrain(
         else if (bytes.LongLength != expected)
             errors.Add(new SpecError("weightsBlobId", $"the blob holds {bytes.LongLength} bytes; this model's float32 weights take {expected}"));
         return errors.Count > 0 ? ([], errors) : (WeightsFormat.FromBytes(bytes!), errors);
+    }
+
+    private async Task<(float[] Weights, List<SpecError> Errors)> WeightsFromJobAsync(
+        JobSpec spec, string sourceJobId, string ownerAccountId, List<SpecError> errors)
+    {
+        var source = GrainFactory.GetGrain<IJobGrain>(sourceJobId);
+        var view = await source.GetAsync();
+        // Another owner's job reads as unknown: its existence is not ours to reveal.
+        if (view is null || view.OwnerAccountId != ownerAccountId) errors.Add(new SpecError("weightsFromJobId", "no job of yours with this id"));
+        else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError("weightsFromJobId", "is not a training job"));
+        else if (view.Status != JobStatus.Completed) errors.Add(new SpecError("weightsFromJobId", $"has not completed (it is {view.Status.ToString().ToLowerInvariant()})"));
+        else if (!SameModel(view.Spec.Model!, spec.Model!)) errors.Add(new SpecError("model", "must be the model the source job trained"));
+        if (errors.Count > 0) return ([], errors);
+        return ((await source.GetResultAsync())!.Values, errors);
+    }
+
+    private static bool SameModel(ModelSpec a, ModelSpec b) =>
+        a with { HiddenSizes = [], ConvChannels = [] } == b with { HiddenSizes = [], ConvChannels = [] }
+        && a.HiddenSizes.SequenceEqual(b.HiddenSizes) && a.ConvChannels.SequenceEqual(b.ConvChannels);
+
+    /// <summary>Tells the pool's queue what is left: at submission, at each round, and at the end.</summary>
+    private Task ReportLoadAsync()
+    {
+        var remaining = IsActive ? (S.Rounds - S.Round) * S.ShardsPerRound - S.Shards.Values.Count(s => s.Done) : 0;
+        var flopsPerShard = S.Spec is null ? 0 : JobPlanner.Plan(S.Spec).FlopsPerShard;
+        return GrainFactory.GetGrain<IPoolLoadGrain>(IPoolLoadGrain.Key)
+            .ReportAsync(new JobLoad(JobId, Math.Max(0, remaining), (double)remaining * flopsPerShard, IsActive && remaining > 0));
     }
 
     public Task<JobView?> GetAsync() => Task.FromResult(S.Exists ? View() : null);
@@ -186,6 +214,7 @@ public sealed partial class JobGrain(
         StopSweeping();
         await FlushOutboxesAsync();
         await UnregisterKeepAliveAsync();
+        await ReportLoadAsync();
         logger.LogInformation("Job {JobId} {Status}{Reason}: paid {Paid}, fee {Fee}, refunded {Refund} micro-HU",
             JobId, status, reason is null ? "" : $" ({reason})", S.PaidMicroHu, S.FeeMicroHu, S.RefundedMicroHu);
     }

@@ -174,6 +174,7 @@ public sealed class AccountGrain(
             InFlightMicroHu = S.Outbox.Values.Sum(t => t.AmountMicroHu),
             InFlight = S.Outbox.Values.ToArray(),
             FundedEscrows = S.FundedEscrows.ToArray(),
+            Opened = S.Opened,
             EarnedMicroHu = S.Earned,
             Devices = S.Devices.ToDictionary(d => d.Key, d => d.Value with { PendingMicroHu = pendingByDevice.GetValueOrDefault(d.Key) }),
         };

@@ -70,10 +70,13 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
             TotalGflops = entries.Sum(e => e.Gflops),
             Runtimes = entries.SelectMany(e => e.Runtimes).Distinct().Order().ToArray(),
             TotalSlots = entries.Sum(e => e.Slots),
+            // Rounded so that every verdict does not become a directory report; estimates need two decimals.
+            AuditRateSum = Math.Round(entries.Sum(e => e.AuditRate), 2),
         };
         if (_lastReported is { } last && last.DevicesOnline == summary.DevicesOnline && last.MaxMemoryMb == summary.MaxMemoryMb
             && last.MaxGflops == summary.MaxGflops && last.TotalGflops == summary.TotalGflops
-            && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots)
+            && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots
+            && last.AuditRateSum == summary.AuditRateSum)
         {
             return;
         }

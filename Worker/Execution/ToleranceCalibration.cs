@@ -23,7 +23,7 @@ public static class ToleranceCalibration
     /// dishonest yardstick. Changes libtorch's thread count while it runs (process-wide) and restores it: run it
     /// alone, not beside shards.
     /// </summary>
-    public static CalibrationReport Measure(HardwareProfile profile, int shards = 16, int longSteps = 300)
+    public static CalibrationReport Measure(HardwareProfile profile, int shards = 16, int longSteps = SpecValidator.MaxLocalSteps)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shards);

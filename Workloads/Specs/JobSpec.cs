@@ -26,4 +26,10 @@ public sealed record JobSpec
     /// absent the weights are <c>ModelInitializer.Initialize(Model, Seed)</c>.
     /// </summary>
     [Id(10)] public string? WeightsBlobId { get; init; }
+
+    /// <summary>
+    /// Infer (or continue training) from the final weights of an earlier completed training job of the same
+    /// owner, with the same model. Exclusive with <see cref="WeightsBlobId"/>.
+    /// </summary>
+    [Id(11)] public string? WeightsFromJobId { get; init; }
 }

@@ -11,7 +11,12 @@ public static class SpecValidator
 {
     public const int MaxRounds = 10_000;
     public const int MaxShardsPerRound = 100_000;
-    public const int MaxLocalSteps = 100_000;
+    /// <summary>
+    /// Longer local runs let honest ReLU results drift apart past any tolerance that still catches a lazy
+    /// device (docs/VERIFICATION.md: jumps seen at 300 steps, none at 100 or fewer). More work per round
+    /// comes from more shards, not longer ones.
+    /// </summary>
+    public const int MaxLocalSteps = 100;
     public const int MaxBatchSize = 65_536;
     public const long MaxSamples = 1L << 40;
     /// <summary>A train shard's result is a weight delta: 2^24 float32 parameters fill <see cref="MaxShardOutputBytes"/>.</summary>
@@ -45,6 +50,13 @@ public static class SpecValidator
         {
             if (spec.Kind == WorkloadKind.Prep) errors.Add(new SpecError("weightsBlobId", "a prep job has no weights"));
             else if (!IsBlobId(spec.WeightsBlobId)) errors.Add(new SpecError("weightsBlobId", "must be a lowercase hex sha256 (64 characters)"));
+        }
+        if (spec.WeightsFromJobId is not null)
+        {
+            if (spec.Kind == WorkloadKind.Prep) errors.Add(new SpecError("weightsFromJobId", "a prep job has no weights"));
+            else if (spec.WeightsBlobId is not null) errors.Add(new SpecError("weightsFromJobId", "give weightsBlobId or weightsFromJobId, not both"));
+            else if (string.IsNullOrWhiteSpace(spec.WeightsFromJobId) || spec.WeightsFromJobId.Length > 100)
+                errors.Add(new SpecError("weightsFromJobId", "must be a job id"));
         }
         if (errors.Count == 0) ValidateCost(spec, definition!, samples, errors);
         return errors;

@@ -1,0 +1,23 @@
+using Huginn.Api.Access;
+using Huginn.Grains.Interfaces.Pool;
+using Huginn.Workloads;
+
+namespace Huginn.Api.Apis;
+
+public static class EstimatesApi
+{
+    public static RouteGroupBuilder MapEstimatesApi(this IEndpointRouteBuilder app)
+    {
+        var estimates = app.MapGroup("/v1/estimates").WithTags("Jobs").RequireAccount();
+        estimates.MapPost("/", EstimateAsync).WithName("EstimateJob")
+            .WithSummary("Prices a job spec against the pool as it is now: HU, €, shards, audit overhead, fee, expected wall time.");
+        return estimates;
+    }
+
+    private static async Task<IResult> EstimateAsync(JobSpec? spec, IGrainFactory grains)
+    {
+        if (spec is null) return Problems.Invalid("spec", "is required");
+        var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
+        return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);
+    }
+}

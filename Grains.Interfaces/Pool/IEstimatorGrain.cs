@@ -1,0 +1,19 @@
+using Huginn.Workloads;
+
+namespace Huginn.Grains.Interfaces.Pool;
+
+/// <summary>
+/// Prices a spec against the pool as it is now: the same spec and pool state always give the same estimate.
+/// A stateless worker, so the Api and every job grain can ask it without a hot spot.
+/// </summary>
+[Alias("huginn.IEstimatorGrain")]
+public interface IEstimatorGrain : IGrainWithIntegerKey
+{
+    /// <summary>The cost, expected wall time and any reason the spec cannot run on the devices online.</summary>
+    [Alias("estimate")]
+    Task<JobEstimate> EstimateAsync(JobSpec spec);
+
+    /// <summary>Capacity online and the queue, for GET /v1/pool.</summary>
+    [Alias("overview")]
+    Task<PoolOverview> OverviewAsync();
+}
