@@ -4,7 +4,6 @@ using Huginn.Api.Hosting;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddHuginnClusterClient();
 builder.Services.AddHuginnApi(builder.Configuration);
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
 
 var app = builder.Build();
 app.MapHuginnApi();

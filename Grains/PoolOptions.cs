@@ -48,6 +48,9 @@ public sealed class PoolOptions
     /// <summary>Partitions a router asks per hardware class before moving to the next class.</summary>
     public int PartitionProbesPerClass { get; set; } = 3;
 
+    /// <summary>A shard whose leases fail this often (expired, lost, given back, malformed) fails its job.</summary>
+    public int MaxShardFailures { get; set; } = 8;
+
     /// <summary>Lowest audit rate a trusted device reaches.</summary>
     public double AuditFloor { get; set; } = 0.05;
 

@@ -12,6 +12,8 @@ namespace Huginn.Api.Hosting;
 /// <summary>The Api's wiring, shared by its own host, the local pool and the tests.</summary>
 public static class ApiHostingExtensions
 {
+    public const long MaxJsonBodyBytes = 1024 * 1024;
+
     /// <summary>Services of the Api; the Orleans client (or co-hosted silo) is configured by the host.</summary>
     public static IServiceCollection AddHuginnApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -21,9 +23,12 @@ public static class ApiHostingExtensions
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         services.AddSingleton<Authenticator>();
         services.AddSingleton<OperatorCheck>();
+        // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new() { Title = "Huginn pool API", Version = "v1", Description = "Clients price, run, follow and download work; contributors register devices. See docs/ in the repository." };

@@ -49,7 +49,17 @@ public sealed partial class JobGrain
                     break;
                 }
                 var leased = await TryLeaseAsync(shard, refused);
-                if (leased is null) break;
+                if (leased is null)
+                {
+                    // Every device that could take it failed it once: let them try again rather than wait forever.
+                    // Failures stay counted, so a shard that fails everywhere fails its job (MaxShardFailures).
+                    if (shard.ExcludedDevices.Count > 0 && refused.Count == 0)
+                    {
+                        shard.ExcludedDevices.Clear();
+                        changed = true;
+                    }
+                    break;
+                }
                 changed = true;
             }
         }
@@ -128,12 +138,14 @@ public sealed partial class JobGrain
     private string[] InputBlobIds() =>
         new[] { S.Spec!.Dataset.BlobId, S.WeightsBlobId }.OfType<string>().ToArray();
 
-    /// <summary>Every lease still open or awaiting its verdict holds back its price and fee from the escrow.</summary>
+    /// <summary>
+    /// Every lease still open or awaiting its verdict holds back its price from the escrow, and the fee is held
+    /// on everything paid or held: the final charge can never exceed the escrow.
+    /// </summary>
     private bool CanReserveAnotherLease()
     {
-        var reserved = S.Shards.Values.Sum(s => s.Active.Count()) * S.LeaseReserveMicroHu;
-        var committed = S.PaidMicroHu + Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing) + reserved;
-        return S.EscrowMicroHu - committed >= S.LeaseReserveMicroHu;
+        var held = S.PaidMicroHu + (S.Shards.Values.Sum(s => s.Active.Count()) + 1L) * S.ShardPriceMicroHu;
+        return held + Pricing.FeeMicroHu(held, _options.Pricing) <= S.EscrowMicroHu;
     }
 
     public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed)
@@ -141,6 +153,7 @@ public sealed partial class JobGrain
         if (!TryFindLease(leaseId, deviceId, out var shard, out var lease) || lease.Status != LeaseStatus.Open) return;
         lease.Status = LeaseStatus.Lost;
         shard.ExcludedDevices.Add(deviceId);
+        shard.Failures++;
         if (malformed)
         {
             // A malformed result is wrong on its face: it counts as an invalid verdict without needing a second device.
@@ -151,7 +164,16 @@ public sealed partial class JobGrain
             JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
         await state.WriteStateAsync();
         await FlushOutboxesAsync();
-        await DispatchAsync();
+        if (!await FailIfShardExhaustedAsync(shard, reason.ToString())) await DispatchAsync();
+    }
+
+    /// <summary>A shard that keeps failing on device after device will not succeed: the job fails cleanly, refunding the rest.</summary>
+    private async Task<bool> FailIfShardExhaustedAsync(ShardState shard, string lastReason)
+    {
+        if (shard.Failures < _options.MaxShardFailures || !IsActive) return false;
+        await FinishAsync(JobStatus.Failed,
+            $"shard {shard.Index} of round {S.Round + 1} failed on {shard.Failures} leases (last: {lastReason.ToLowerInvariant()}); no device could run it");
+        return true;
     }
 
     /// <summary>Timer: expires overdue leases, retries shards nobody could take, finishes interrupted settlements.</summary>
@@ -170,6 +192,7 @@ public sealed partial class JobGrain
         {
             lease.Status = LeaseStatus.Lost;
             shard.ExcludedDevices.Add(lease.DeviceId);
+            shard.Failures++;
             logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} expired; shard {Index} goes elsewhere",
                 JobId, lease.LeaseId, lease.DeviceId, shard.Index);
         }
@@ -179,6 +202,10 @@ public sealed partial class JobGrain
             await GrainFactory.GetGrain<IDeviceGrain>(lease.DeviceId).EndLeaseAsync(lease.LeaseId, LeaseEndReason.Expired);
         }
         if (S.TransferOutbox.Count > 0 || S.VerdictOutbox.Count > 0) await FlushOutboxesAsync();
+        foreach (var (shard, _) in expired)
+        {
+            if (await FailIfShardExhaustedAsync(shard, "expired")) return;
+        }
         await DispatchAsync();
     }
 

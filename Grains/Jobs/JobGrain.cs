@@ -53,7 +53,9 @@ public sealed partial class JobGrain(
         var estimate = priced.Cost!;
         var price = Pricing.ShardPriceMicroHu(plan.FlopsPerShard, _options.Pricing);
         var reserve = price + Pricing.FeeMicroHu(price, _options.Pricing);
-        var budget = submission.MaxMicroHu ?? estimate.TotalMicroHu;
+        // Without maxHu the escrow is the bound, not the expectation: every shard audited plus the tie-break
+        // allowance, so a run with more audits than expected does not stop for money. The rest is refunded.
+        var budget = submission.MaxMicroHu ?? Pricing.Estimate(plan, expectedAuditFraction: 1.0, _options.Pricing).TotalMicroHu;
         if (budget < reserve)
         {
             return new JobSubmissionResult(null,

@@ -85,12 +85,15 @@ public sealed class RunningWorkers(ApiPoolFixture fixture) : IAsyncDisposable
 
     public List<(string Name, PoolClient Owner, string DeviceId, CancellationTokenSource Kill)> Workers { get; } = [];
 
+    /// <summary>What the workers said, for the failure message of a test that timed out.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
+
     public async Task<string> StartAsync(string name, Fault fault = Fault.None)
     {
         var (owner, deviceId, token) = await fixture.DeviceAsync(name);
         var kill = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var agent = new WorkerAgent(new WorkerOptions { Api = fixture.Pool.ApiUrl, DeviceToken = token, Fault = fault, ShutdownGrace = TimeSpan.Zero },
-            TorchShardExecutor.Capabilities(fixture.Hardware), new TorchShardExecutor(fixture.Hardware), _ => { });
+            TorchShardExecutor.Capabilities(fixture.Hardware), new TorchShardExecutor(fixture.Hardware), line => Log.Enqueue($"[{name}] {line}"));
         _running.Add(Task.Run(() => agent.RunAsync(kill.Token)));
         Workers.Add((name, owner, deviceId, kill));
         await Pool.Eventually.UntilAsync(() => owner.DeviceAsync(deviceId), d => d.Status == "online", $"{name} coming online");

@@ -334,6 +334,24 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Shard_that_fails_on_every_device_fails_the_job_cleanly_with_a_reason()
+    {
+        var devices = new[] { await _pool.AddDeviceAsync(Behavior.GiveBack), await _pool.AddDeviceAsync(Behavior.GiveBack) };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 2));
+
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Failed, done.Status);
+        Assert.Contains("no device could run it", done.FailureReason);
+        Assert.Equal(0, done.SpentMicroHu);
+        Assert.Equal(done.EscrowMicroHu, done.RefundedMicroHu);
+        Assert.Equal(MicroHu.FromHu(10), (await _pool.AccountAsync(client)).AvailableMicroHu);
+        foreach (var device in devices) Assert.Equal(0, (await _pool.DeviceAsync(device)).OpenLeases);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
     public async Task Submission_without_enough_balance_is_refused_and_charges_nothing()
     {
         await _pool.AddDeviceAsync();

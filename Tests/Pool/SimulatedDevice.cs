@@ -18,6 +18,8 @@ public enum Behavior
     Stalled,
     /// <summary>Sends every honest result twice.</summary>
     DoubleSubmit,
+    /// <summary>Gives every lease back at once, like a worker whose runtime fails on the shard.</summary>
+    GiveBack,
 }
 
 /// <summary>
@@ -62,6 +64,11 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         Assignments.Enqueue(assignment);
         var behavior = Behavior;
         if (behavior == Behavior.Stalled) return;
+        if (behavior == Behavior.GiveBack)
+        {
+            await Grain.ReleaseLeaseAsync(assignment.LeaseId);
+            return;
+        }
 
         var output = await ComputeAsync(assignment, behavior);
         Receipts.Enqueue(await Grain.SubmitResultAsync(new ShardResult(assignment.LeaseId, output)));
