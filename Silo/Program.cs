@@ -1,11 +1,12 @@
 using Huginn.Silo.Hosting;
 using Microsoft.Extensions.Hosting;
 
-// Local default: one silo on localhost, in-memory state and streams. See README for the options.
+// Local default: one silo on localhost, in-memory state and streams. Huginn:Storage=postgres moves
+// clustering, state, reminders and streams to PostgreSQL (docs/OPERATIONS.md).
 var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering();
+    silo.UseHuginnClustering(builder.Configuration);
     silo.AddHuginnSilo(builder.Configuration);
 });
 await builder.Build().RunAsync();

@@ -65,13 +65,42 @@ public static class ApiHostingExtensions
         return services;
     }
 
-    /// <summary>The Orleans client of a stand-alone Api: localhost silo in the local default, with the device streams.</summary>
+    /// <summary>
+    /// The Orleans client of a stand-alone Api, with the device streams: a localhost silo in the local default;
+    /// with Huginn:Storage=postgres, the gateways listed in PostgreSQL's membership table (ConnectionStrings:Huginn,
+    /// cluster Huginn:ClusterId) and the streams' PostgreSQL queues. Settings match the silo's (HuginnSiloExtensions).
+    /// </summary>
     public static IHostApplicationBuilder AddHuginnClusterClient(this IHostApplicationBuilder builder)
     {
+        var configuration = builder.Configuration;
+        var postgres = string.Equals(configuration["Huginn:Storage"], "postgres", StringComparison.OrdinalIgnoreCase);
+        var connectionString = configuration.GetConnectionString("Huginn");
+        if (postgres && string.IsNullOrWhiteSpace(connectionString))
+            throw new InvalidOperationException(
+                "Huginn:Storage=postgres needs a connection string: set ConnectionStrings:Huginn (environment: ConnectionStrings__Huginn).");
         builder.UseOrleansClient(client =>
         {
-            client.UseLocalhostClustering();
-            client.AddMemoryStreams(DeviceStreams.Provider);
+            if (!postgres)
+            {
+                client.UseLocalhostClustering();
+                client.AddMemoryStreams(DeviceStreams.Provider);
+                return;
+            }
+            client.Configure<Orleans.Configuration.ClusterOptions>(o =>
+            {
+                o.ClusterId = configuration["Huginn:ClusterId"] ?? "huginn";
+                o.ServiceId = "huginn";
+            });
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = connectionString;
+            });
+            client.AddAdoNetStreams(DeviceStreams.Provider, o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = connectionString;
+            });
         });
         return builder;
     }

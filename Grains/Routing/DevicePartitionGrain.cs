@@ -13,6 +13,13 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
     private readonly PoolOptions _options = options.Value;
     private readonly Dictionary<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = [];
     private PartitionSummary? _lastReported;
+    private long _lastReportedAtMs;
+
+    /// <summary>
+    /// The directory is soft state too: an unchanged summary is still re-sent this often, so a directory that
+    /// was deactivated or lost with its silo is whole again within one interval (real time, not a pool rule).
+    /// </summary>
+    private const long ReReportAfterMs = 30_000;
 
     public async Task UpsertAsync(DeviceSlotEntry entry)
     {
@@ -76,11 +83,13 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
         if (_lastReported is { } last && last.DevicesOnline == summary.DevicesOnline && last.MaxMemoryMb == summary.MaxMemoryMb
             && last.MaxGflops == summary.MaxGflops && last.TotalGflops == summary.TotalGflops
             && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots
-            && last.AuditRateSum == summary.AuditRateSum)
+            && last.AuditRateSum == summary.AuditRateSum
+            && Environment.TickCount64 - _lastReportedAtMs < ReReportAfterMs)
         {
             return;
         }
         await GrainFactory.GetGrain<IPoolDirectoryGrain>(IPoolDirectoryGrain.Key).ReportAsync(summary);
         _lastReported = summary;
+        _lastReportedAtMs = Environment.TickCount64;
     }
 }

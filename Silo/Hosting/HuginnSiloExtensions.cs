@@ -1,8 +1,14 @@
+using System.Net;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
+using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
 
 namespace Huginn.Silo.Hosting;
 
@@ -10,6 +16,50 @@ namespace Huginn.Silo.Hosting;
 public static class HuginnSiloExtensions
 {
     public const string StorageKey = "Huginn:Storage";
+
+    /// <summary>Cluster id shared by the silos and the Api in the durable mode (<c>Huginn:ClusterId</c>).</summary>
+    public const string ClusterIdKey = "Huginn:ClusterId";
+
+    /// <summary>Silo-to-silo port in the durable mode (<c>Huginn:SiloPort</c>, default 11111).</summary>
+    public const string SiloPortKey = "Huginn:SiloPort";
+
+    /// <summary>Port clients (the Api) connect to in the durable mode (<c>Huginn:GatewayPort</c>, default 30000).</summary>
+    public const string GatewayPortKey = "Huginn:GatewayPort";
+
+    /// <summary>Address other silos and clients reach this silo at (<c>Huginn:AdvertisedIP</c>, default 127.0.0.1).</summary>
+    public const string AdvertisedIpKey = "Huginn:AdvertisedIP";
+
+    /// <summary>Orleans' ServiceId: it keys grain state, reminders and streams in the database, so it never changes.</summary>
+    public const string ServiceId = "huginn";
+
+    /// <summary>True when configuration picks the durable mode.</summary>
+    public static bool UsesPostgres(IConfiguration configuration) => StorageOf(configuration) == "postgres";
+
+    /// <summary>
+    /// How silos find each other. The local default: one silo on localhost. Postgres: membership in the database,
+    /// on the ports and address from configuration, so silos on several machines form one cluster.
+    /// </summary>
+    public static ISiloBuilder UseHuginnClustering(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        if (!UsesPostgres(configuration)) return silo.UseLocalhostClustering();
+        var postgres = PostgresStorageOptions.From(configuration);
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = configuration[ClusterIdKey] ?? "huginn";
+            o.ServiceId = ServiceId;
+        });
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.AdvertisedIPAddress = IPAddress.Parse(configuration[AdvertisedIpKey] ?? "127.0.0.1");
+            o.SiloPort = configuration.GetValue(SiloPortKey, EndpointOptions.DEFAULT_SILO_PORT);
+            o.GatewayPort = configuration.GetValue(GatewayPortKey, EndpointOptions.DEFAULT_GATEWAY_PORT);
+        });
+        return silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = PostgresStorageOptions.Invariant;
+            o.ConnectionString = postgres.ConnectionString;
+        });
+    }
 
     /// <summary>Pool rules from configuration, and the storage, streams and reminders the grains need.</summary>
     public static ISiloBuilder AddHuginnSilo(this ISiloBuilder silo, IConfiguration configuration)
@@ -21,12 +71,14 @@ public static class HuginnSiloExtensions
 
     /// <summary>
     /// One switch picks where state lives. "memory" (the local default) keeps everything in the silo's memory:
-    /// nothing to install, nothing survives a restart.
+    /// nothing to install, nothing survives a restart. "postgres" keeps grain state, reminders and the device
+    /// streams in PostgreSQL (ConnectionStrings:Huginn), migrating the schema before the silo starts.
+    /// Clustering is picked by <see cref="UseHuginnClustering"/>.
     /// </summary>
     public static ISiloBuilder AddHuginnStorage(this ISiloBuilder silo, IConfiguration configuration)
     {
-        var storage = configuration[StorageKey] ?? "memory";
-        switch (storage.ToLowerInvariant())
+        var storage = StorageOf(configuration);
+        switch (storage)
         {
             case "memory":
                 silo.AddMemoryGrainStorage(StorageNames.State);
@@ -36,9 +88,49 @@ public static class HuginnSiloExtensions
                     agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
                 silo.UseInMemoryReminderService();
                 return silo;
+            case "postgres":
+                return silo.AddPostgresStorage(PostgresStorageOptions.From(configuration));
             default:
                 throw new InvalidOperationException(
-                    $"{StorageKey}='{storage}' is not a storage this silo knows; use 'memory' (PostgreSQL support is tracked separately).");
+                    $"{StorageKey}='{configuration[StorageKey]}' is not a storage this silo knows; use 'memory' (the default) or 'postgres'.");
         }
     }
+
+    private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres)
+    {
+        silo.Services.AddSingleton(postgres);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MigrationsParticipant>();
+
+        // The Orleans binary serializer: our state records are [GenerateSerializer] types with stable ids,
+        // which it round-trips exactly and keeps readable across versions (the JSON default does neither).
+        void GrainStorage(OptionsBuilder<AdoNetGrainStorageOptions> options) => options.Configure<Serializer>((o, serializer) =>
+        {
+            o.Invariant = PostgresStorageOptions.Invariant;
+            o.ConnectionString = postgres.ConnectionString;
+            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+        });
+        silo.AddAdoNetGrainStorage(StorageNames.State, GrainStorage);
+        silo.AddAdoNetGrainStorage(StorageNames.PubSub, GrainStorage);
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = PostgresStorageOptions.Invariant;
+            o.ConnectionString = postgres.ConnectionString;
+        });
+        silo.AddAdoNetStreams(DeviceStreams.Provider, streams =>
+        {
+            streams.ConfigureAdoNet(options => options.Configure(o => ConfigureStreams(o, postgres)));
+            // Poll often, as in the local default: a device waits on this stream for its next shard.
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100)));
+        });
+        return silo;
+    }
+
+    /// <summary>The device streams' queue settings; the Api's client uses the same.</summary>
+    public static void ConfigureStreams(AdoNetStreamOptions options, PostgresStorageOptions postgres)
+    {
+        options.Invariant = PostgresStorageOptions.Invariant;
+        options.ConnectionString = postgres.ConnectionString;
+    }
+
+    private static string StorageOf(IConfiguration configuration) => (configuration[StorageKey] ?? "memory").ToLowerInvariant();
 }
