@@ -17,9 +17,11 @@ public sealed class LocalPool : IAsyncDisposable
 
     private LocalPool(WebApplication app, Uri apiUrl) => (_app, ApiUrl) = (app, apiUrl);
 
-    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null)
+    /// <param name="overrides">Extra configuration, e.g. Huginn:Storage=postgres with its connection string and ports.</param>
+    /// <param name="apiPort">A fixed port (to restart a pool where its workers expect it); a free one when null.</param>
+    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null, int? apiPort = null)
     {
-        var apiPort = FreePort();
+        apiPort ??= FreePort();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         if (overrides is not null) builder.Configuration.AddConfiguration(overrides);
         // One line per event, warnings and up: the pool's own voice when it catches a cheater.
@@ -29,7 +31,8 @@ public sealed class LocalPool : IAsyncDisposable
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort());
+            if (HuginnSiloExtensions.UsesPostgres(builder.Configuration)) silo.UseHuginnClustering(builder.Configuration);
+            else silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort());
             silo.AddHuginnSilo(builder.Configuration);
         });
         builder.Services.AddHuginnApi(builder.Configuration);
@@ -40,7 +43,7 @@ public sealed class LocalPool : IAsyncDisposable
         return new LocalPool(app, new Uri($"http://127.0.0.1:{apiPort}/"));
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

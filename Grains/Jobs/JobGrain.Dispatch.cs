@@ -153,7 +153,8 @@ public sealed partial class JobGrain
         if (!TryFindLease(leaseId, deviceId, out var shard, out var lease) || lease.Status != LeaseStatus.Open) return;
         lease.Status = LeaseStatus.Lost;
         shard.ExcludedDevices.Add(deviceId);
-        shard.Failures++;
+        // A device that went away says nothing about the shard; one that gave it back or botched it does.
+        if (malformed || reason == LeaseEndReason.Released) shard.Failures++;
         if (malformed)
         {
             // A malformed result is wrong on its face: it counts as an invalid verdict without needing a second device.

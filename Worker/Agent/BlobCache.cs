@@ -23,6 +23,30 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
         }
     }
 
+    /// <summary>
+    /// A pool restarting or a network blip is not the shard's fault: retry a few times (1, 2, 4 s) before
+    /// the caller gives the lease back.
+    /// </summary>
+    private async Task<byte[]> DownloadAsync(string blobId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/blobs/{blobId}");
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
+                using var response = await http.SendAsync(request, cancellationToken);
+                if ((int)response.StatusCode >= 500 && attempt < 3) throw new HttpRequestException($"server error {(int)response.StatusCode}");
+                response.EnsureSuccessStatusCode();
+                return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            }
+            catch (HttpRequestException) when (attempt < 3 && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1 << attempt), cancellationToken);
+            }
+        }
+    }
+
     public async Task<byte[]> GetAsync(string blobId, CancellationToken cancellationToken)
     {
         lock (_blobs)
@@ -40,11 +64,7 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
             {
                 if (_blobs.TryGetValue(blobId, out var cached)) return cached.Bytes;
             }
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/blobs/{blobId}");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
-            using var response = await http.SendAsync(request, cancellationToken);
-            response.EnsureSuccessStatusCode();
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var bytes = await DownloadAsync(blobId, cancellationToken);
             if (Digest.Sha256Hex(bytes) != blobId) throw new InvalidDataException($"blob {blobId} arrived corrupted");
             lock (_blobs)
             {

@@ -96,6 +96,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var work = Channel.CreateUnbounded<AssignMessage>();
         var revoked = new ConcurrentDictionary<string, bool>();
+        var seen = new HashSet<string>();
         var heartbeats = HeartbeatAsync(frames, TimeSpan.FromSeconds(welcome.HeartbeatSeconds), session.Token);
         var worker = WorkAsync(frames, work.Reader, revoked, stop, session.Token);
         try
@@ -117,7 +118,8 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
                 {
                     case AssignMessage assign:
                         await frames.SendAsync(new AckMessage(assign.LeaseId), session.Token);
-                        await work.Writer.WriteAsync(assign, session.Token);
+                        // Streams deliver at least once: the same lease twice is run once.
+                        if (seen.Add(assign.LeaseId)) await work.Writer.WriteAsync(assign, session.Token);
                         break;
                     case RevokeMessage revoke:
                         revoked[revoke.LeaseId] = true;
