@@ -161,7 +161,14 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
         using var http = Http(key);
         var padding = new string('x', 2 * 1024 * 1024);
 
-        var response = await http.PostAsync("v1/estimates", new StringContent($"{{\"kind\":\"train\",\"pad\":\"{padding}\"}}", null, "application/json"));
+        // Expect: 100-continue lets the server refuse on the declared length before the body is sent,
+        // as a well-behaved client would; otherwise the refusal races the upload.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/estimates")
+        {
+            Content = new StringContent($"{{\"kind\":\"train\",\"pad\":\"{padding}\"}}", null, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        var response = await http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }

@@ -46,7 +46,7 @@ public sealed class SpecValidatorTests
         ["bad weights blob"] = () => ExampleSpecs.Infer() with { WeightsBlobId = "nope" },
         ["prep with weights"] = () => ExampleSpecs.Prep() with { WeightsBlobId = ExampleSpecs.SomeBlobId },
         ["huge infer shard"] = () => ExampleSpecs.Infer(ExampleSpecs.Mlp(4, [8], 4096), samples: 100_000, shards: 1),
-        ["huge job"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(2048, [2048, 2048], 2048)) with { Rounds = 10_000, ShardsPerRound = 1000, LocalSteps = 10_000, BatchSize = 1024 },
+        ["huge job"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(2048, [2048, 2048], 2048)) with { Rounds = 10_000, ShardsPerRound = 1000, LocalSteps = SpecValidator.MaxLocalSteps, BatchSize = 65_536 },
     };
 
     [Theory]

@@ -1,0 +1,54 @@
+using Huginn.Protocol;
+
+namespace Huginn.Cli.Http;
+
+// The API's answers as the CLI reads them (docs: API.md). Own records, not the Api's: the CLI is a client of the
+// public contract and must not load the host; fields added to the API are ignored here until they are used.
+
+public sealed record AccountCreated(string AccountId, string ApiKey);
+
+public sealed record Account(string AccountId, string Role, decimal BalanceHu, decimal EscrowHu, decimal PendingHu, decimal EarnedHu);
+
+public sealed record EstimateBreakdown(decimal WorkHu, decimal AuditHu, decimal FeeHu, decimal ShardPriceHu, decimal EurPerHu);
+
+public sealed record Estimate(decimal Hu, decimal Eur, int Shards, double AuditFraction, double EtaSeconds, EstimateBreakdown? Breakdown);
+
+public sealed record Submitted(string JobId, Estimate Estimate);
+
+public sealed record JobProgress(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
+
+public sealed record JobMetrics(double[]? Loss);
+
+public sealed record Job(
+    string JobId, string Kind, string State, JobProgress Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
+    JobMetrics? Metrics, string[]? DevicesCaught, string? FailureReason, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt,
+    decimal EstimatedHu, decimal? ActualHu)
+{
+    public const string Completed = "completed";
+
+    public bool IsFinished => State is Completed or "failed" or "cancelled";
+
+    public double[] Losses => Metrics?.Loss ?? [];
+
+    public string[] Caught => DevicesCaught ?? [];
+}
+
+public sealed record DeviceRegistered(string DeviceId, string DeviceToken);
+
+public sealed record Device(
+    string DeviceId, string Name, DeviceCapabilitiesDto Capabilities, string HardwareClass, string Status,
+    double Reputation, double AuditRate, int Verified, int Invalid, int Unaudited, int Expired, bool Banned,
+    decimal EarnedHu, decimal PendingHu, int OpenLeases, DateTimeOffset? LastHeartbeat);
+
+public sealed record PoolOverview(
+    int DevicesOnline, Dictionary<string, int>? ByKind, double GflopsOnline, long ShardsQueued, int JobsRunning,
+    decimal HuPriceEur, double MeanAuditRate);
+
+/// <summary>The "progress" event of GET /v1/jobs/{id}/events.</summary>
+public sealed record ProgressEvent(string State, JobProgress Progress, decimal SpentHu);
+
+/// <summary>The "round" event: a finished round's mean training loss.</summary>
+public sealed record RoundEvent(int Round, double Loss);
+
+/// <summary>The "caught" event: a device whose result verification outvoted.</summary>
+public sealed record CaughtEvent(string DeviceId);
