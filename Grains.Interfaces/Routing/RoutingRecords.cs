@@ -59,6 +59,10 @@ public sealed record PartitionSummary
     [Id(8)] public required int TotalSlots { get; init; }
     /// <summary>Σ audit rate over the partition's devices (mean = this ÷ <see cref="DevicesOnline"/>).</summary>
     [Id(9)] public double AuditRateSum { get; init; }
+    /// <summary>Up to <see cref="OwnerSampleSize"/> distinct owners of the partition's devices: enough to tell one owner from several.</summary>
+    [Id(10)] public string[] OwnerSample { get; init; } = [];
+
+    public const int OwnerSampleSize = 2;
 }
 
 /// <summary>The pool as the directory sees it: every non-empty partition.</summary>

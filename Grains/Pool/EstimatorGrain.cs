@@ -38,6 +38,14 @@ public sealed class EstimatorGrain(IOptions<PoolOptions> options) : Grain, IEsti
                 _options.Pricing.EurPerHu);
         }
 
+        // An audit runs on another owner's device: with one contributor online, new devices could never be verified.
+        if (capable.SelectMany(p => p.OwnerSample).Distinct().Count() < 2)
+        {
+            return new JobEstimate(null, 0,
+                [new SpecError("spec", "the devices online that can run it all belong to one contributor; verification needs devices of at least two")],
+                _options.Pricing.EurPerHu);
+        }
+
         var devices = capable.Sum(p => p.DevicesOnline);
         var auditFraction = Math.Round(capable.Sum(p => p.AuditRateSum) / devices, 4);
         var cost = Pricing.Estimate(plan, auditFraction, _options.Pricing);

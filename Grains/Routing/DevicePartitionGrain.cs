@@ -79,11 +79,13 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
             TotalSlots = entries.Sum(e => e.Slots),
             // Rounded so that every verdict does not become a directory report; estimates need two decimals.
             AuditRateSum = Math.Round(entries.Sum(e => e.AuditRate), 2),
+            OwnerSample = entries.Select(e => e.OwnerAccountId).Distinct().Order(StringComparer.Ordinal).Take(PartitionSummary.OwnerSampleSize).ToArray(),
         };
         if (_lastReported is { } last && last.DevicesOnline == summary.DevicesOnline && last.MaxMemoryMb == summary.MaxMemoryMb
             && last.MaxGflops == summary.MaxGflops && last.TotalGflops == summary.TotalGflops
             && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots
             && last.AuditRateSum == summary.AuditRateSum
+            && last.OwnerSample.SequenceEqual(summary.OwnerSample)
             && Environment.TickCount64 - _lastReportedAtMs < ReReportAfterMs)
         {
             return;

@@ -178,6 +178,7 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("idle");
+        await workers.StartAsync("idle-2");
         var (key, _) = await AccountAsync("client", hu: 0.00001m);
         using var http = Http(key);
 
@@ -195,6 +196,7 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("idle");
+        await workers.StartAsync("idle-2");
         var (key, _) = await AccountAsync("contributor");
         using var http = Http(key);
 
@@ -336,10 +338,16 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
     [Fact]
     public async Task Cancelling_through_the_api_refunds_the_unspent_escrow()
     {
-        var (ownerKey, deviceId, token) = await fixture.DeviceAsync("staller");
-        using var staller = await fixture.ConnectRawAsync(token);
-        await new FrameSocket(staller, Frame.DefaultMaxFrameBytes).SendAsync(new HelloMessage(Frame.Version, null, "test"), CancellationToken.None);
-        await Eventually.UntilAsync(() => ownerKey.DeviceAsync(deviceId), d => d.Status == "online", "the staller online");
+        // Two devices of two owners that take shards and never answer.
+        var stallers = new List<System.Net.WebSockets.ClientWebSocket>();
+        foreach (var name in new[] { "staller-a", "staller-b" })
+        {
+            var (ownerKey, deviceId, token) = await fixture.DeviceAsync(name);
+            var staller = await fixture.ConnectRawAsync(token);
+            await new FrameSocket(staller, Frame.DefaultMaxFrameBytes).SendAsync(new HelloMessage(Frame.Version, null, "test"), CancellationToken.None);
+            await Eventually.UntilAsync(() => ownerKey.DeviceAsync(deviceId), d => d.Status == "online", $"{name} online");
+            stallers.Add(staller);
+        }
         var (key, _) = await AccountAsync("client", hu: 1);
         using var http = Http(key);
         var submitted = (await (await PostJsonAsync(http, "v1/jobs", SubmitBody(EdgeSpecs.Training(1, 2), maxHu: 0.5m))).Content.ReadFromJsonAsync<SubmitJobResponse>(Frame.Json))!;
@@ -351,7 +359,11 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
         var me = await Eventually.UntilAsync(() => http.GetFromJsonAsync<AccountResponse>("v1/accounts/me", Frame.Json), a => a!.EscrowHu == 0, "the refund");
         Assert.Equal(1m, me!.BalanceHu);
         Assert.Equal(HttpStatusCode.Conflict, (await http.GetAsync($"v1/jobs/{submitted.JobId}/result")).StatusCode);
-        staller.Abort();
+        foreach (var staller in stallers)
+        {
+            staller.Abort();
+            staller.Dispose();
+        }
         await fixture.AssertLedgerBalancedAsync();
     }
 

@@ -84,6 +84,7 @@ public sealed partial class CliTests(ApiPoolFixture fixture) : IDisposable
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("cli-estimator");
+        await workers.StartAsync("cli-estimator-2");
         var key = await ClientKeyAsync(0);
 
         var json = await Cli(key).RunAsync("estimate", HuginnCli.SampleSpec, "--json");
@@ -157,6 +158,7 @@ public sealed partial class CliTests(ApiPoolFixture fixture) : IDisposable
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("cli-idle");
+        await workers.StartAsync("cli-idle-2");
         var key = await ClientKeyAsync(1);
 
         var refused = await Cli(key).RunAsync("submit", HuginnCli.SampleSpec);
@@ -239,6 +241,7 @@ public sealed partial class CliTests(ApiPoolFixture fixture) : IDisposable
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("cli-cancel");
+        await workers.StartAsync("cli-cancel-2");
         var key = await ClientKeyAsync(1);
         var longJob = SampleWith(("rounds", 200), ("localSteps", 100));
 

@@ -352,8 +352,25 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Job_that_only_one_contributors_devices_could_run_is_refused_because_nobody_could_audit_it()
+    {
+        var owner = await _pool.CreateContributorAsync();
+        await _pool.AddDeviceAsync(owner: owner);
+        await _pool.AddDeviceAsync(owner: owner);
+        var client = await _pool.CreateClientAsync(hu: 10);
+
+        var result = await _pool.Grains.GetGrain<IJobGrain>($"job-lonely-{Guid.NewGuid():N}")
+            .SubmitAsync(new JobSubmission(client, Specs.TeacherTraining(rounds: 1, shardsPerRound: 2), null));
+
+        Assert.Equal(JobRefusal.InvalidSpec, result.Refusal);
+        Assert.Contains("verification needs devices of at least two", Assert.Single(result.Errors).Reason);
+        Assert.Equal(MicroHu.FromHu(10), (await _pool.AccountAsync(client)).AvailableMicroHu);
+    }
+
+    [Fact]
     public async Task Submission_without_enough_balance_is_refused_and_charges_nothing()
     {
+        await _pool.AddDeviceAsync();
         await _pool.AddDeviceAsync();
         var client = await _pool.CreateClientAsync(hu: 0.000001m);
         var result = await _pool.Grains.GetGrain<IJobGrain>($"job-poor-{Guid.NewGuid():N}")
