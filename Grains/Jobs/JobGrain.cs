@@ -45,7 +45,7 @@ public sealed partial class JobGrain(
         // Validation, and whether any device online could run it at all: refused now, not discovered later.
         var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
-        var (initialWeights, inputErrors) = await LoadInputsAsync(submission.Spec, submission.ClientAccountId);
+        var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, submission.Spec, submission.ClientAccountId);
         if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;
@@ -104,52 +104,6 @@ public sealed partial class JobGrain(
         await DispatchAsync();
         return new JobSubmissionResult(View(), [], JobRefusal.None);
     }
-
-    /// <summary>
-    /// Checks that blob inputs exist and have the size the spec implies, and returns the starting weights:
-    /// from the named blob, from an earlier training job of the same owner, or initialised from the seed.
-    /// </summary>
-    private async Task<(float[] Weights, List<SpecError> Errors)> LoadInputsAsync(JobSpec spec, string ownerAccountId)
-    {
-        var errors = new List<SpecError>();
-        if (spec.Dataset.BlobId is { } datasetBlob)
-        {
-            var length = await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(datasetBlob).GetLengthAsync();
-            var model = ModelRegistry.Get(spec.Model!.Type);
-            var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
-            if (length is null) errors.Add(new SpecError("dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
-            else if (length != spec.Dataset.Samples * rowBytes)
-                errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
-        }
-        if (spec.Kind == WorkloadKind.Prep) return ([], errors);
-        if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(spec, sourceJobId, ownerAccountId, errors);
-        if (spec.WeightsBlobId is not { } weightsBlob) return (ModelInitializer.Initialize(spec.Model!, spec.Seed), errors);
-
-        var bytes = await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(weightsBlob).GetAsync();
-        var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
-        if (bytes is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
-        else if (bytes.LongLength != expected)
-            errors.Add(new SpecError("weightsBlobId", $"the blob holds {bytes.LongLength} bytes; this model's float32 weights take {expected}"));
-        return errors.Count > 0 ? ([], errors) : (WeightsFormat.FromBytes(bytes!), errors);
-    }
-
-    private async Task<(float[] Weights, List<SpecError> Errors)> WeightsFromJobAsync(
-        JobSpec spec, string sourceJobId, string ownerAccountId, List<SpecError> errors)
-    {
-        var source = GrainFactory.GetGrain<IJobGrain>(sourceJobId);
-        var view = await source.GetAsync();
-        // Another owner's job reads as unknown: its existence is not ours to reveal.
-        if (view is null || view.OwnerAccountId != ownerAccountId) errors.Add(new SpecError("weightsFromJobId", "no job of yours with this id"));
-        else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError("weightsFromJobId", "is not a training job"));
-        else if (view.Status != JobStatus.Completed) errors.Add(new SpecError("weightsFromJobId", $"has not completed (it is {view.Status.ToString().ToLowerInvariant()})"));
-        else if (!SameModel(view.Spec.Model!, spec.Model!)) errors.Add(new SpecError("model", "must be the model the source job trained"));
-        if (errors.Count > 0) return ([], errors);
-        return ((await source.GetResultAsync())!.Values, errors);
-    }
-
-    private static bool SameModel(ModelSpec a, ModelSpec b) =>
-        a with { HiddenSizes = [], ConvChannels = [] } == b with { HiddenSizes = [], ConvChannels = [] }
-        && a.HiddenSizes.SequenceEqual(b.HiddenSizes) && a.ConvChannels.SequenceEqual(b.ConvChannels);
 
     /// <summary>Tells the pool's queue what is left: at submission, at each round, and at the end.</summary>
     private Task ReportLoadAsync()
