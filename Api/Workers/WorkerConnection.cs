@@ -150,30 +150,40 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
                 if (await RefuseAsync("malformed_frame", error!, null, cancellationToken)) continue;
                 return;
             }
-            switch (message)
+            try
             {
-                case HeartbeatMessage heartbeat:
-                    var status = await Device.HeartbeatAsync(new DeviceHeartbeat((heartbeat.CachedBlobIds ?? []).Take(256).ToArray()));
-                    await _frames.SendAsync(new HeartbeatAckMessage(status.ToString().ToLowerInvariant()), cancellationToken);
-                    if (status == DeviceStatus.Banned)
-                    {
-                        await CloseAsync(WebSocketCloseStatus.PolicyViolation, "device banned");
-                        return;
-                    }
-                    break;
-                case AckMessage:
-                    break;
-                case ResultMessage result:
-                    if (!await HandleResultAsync(result, payload, cancellationToken)) return;
-                    break;
-                case ReleaseMessage release:
-                    lock (_leaseLock) _deliveredLeases.Remove(release.LeaseId);
-                    await Device.ReleaseLeaseAsync(release.LeaseId);
-                    break;
-                default:
-                    if (!await RefuseAsync("unexpected_message", $"a worker does not send '{message!.GetType().Name}'", null, cancellationToken)) return;
-                    break;
+                if (!await HandleAsync(message!, payload, cancellationToken)) return;
             }
+            catch (Exception ex) when (Access.ClusterUnavailableHandler.IsTransient(ex))
+            {
+                // A silo is failing over: the socket stays up; a result that did not land is covered by its lease deadline.
+                logger.LogWarning("Worker {DeviceId}: cluster unavailable ({Error})", device.DeviceId, ex.Message);
+                await _frames.SendAsync(new ErrorMessage("temporarily_unavailable", "the pool is failing over; keep going"), cancellationToken);
+            }
+        }
+    }
+
+    /// <returns>False when the connection was closed.</returns>
+    private async Task<bool> HandleAsync(ProtocolMessage message, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        switch (message)
+        {
+            case HeartbeatMessage heartbeat:
+                var status = await Device.HeartbeatAsync(new DeviceHeartbeat((heartbeat.CachedBlobIds ?? []).Take(256).ToArray()));
+                await _frames.SendAsync(new HeartbeatAckMessage(status.ToString().ToLowerInvariant()), cancellationToken);
+                if (status != DeviceStatus.Banned) return true;
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, "device banned");
+                return false;
+            case AckMessage:
+                return true;
+            case ResultMessage result:
+                return await HandleResultAsync(result, payload, cancellationToken);
+            case ReleaseMessage release:
+                lock (_leaseLock) _deliveredLeases.Remove(release.LeaseId);
+                await Device.ReleaseLeaseAsync(release.LeaseId);
+                return true;
+            default:
+                return await RefuseAsync("unexpected_message", $"a worker does not send '{message.GetType().Name}'", null, cancellationToken);
         }
     }
 

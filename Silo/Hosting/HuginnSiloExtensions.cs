@@ -41,6 +41,8 @@ public static class HuginnSiloExtensions
     /// </summary>
     public static ISiloBuilder UseHuginnClustering(this ISiloBuilder silo, IConfiguration configuration)
     {
+        // Failure detection (probe timeouts, votes) is tunable: Huginn:Membership binds Orleans' ClusterMembershipOptions.
+        silo.Services.AddOptions<ClusterMembershipOptions>().Bind(configuration.GetSection("Huginn:Membership"));
         if (!UsesPostgres(configuration)) return silo.UseLocalhostClustering();
         var postgres = PostgresStorageOptions.From(configuration);
         silo.Configure<ClusterOptions>(o =>
