@@ -125,6 +125,55 @@ public sealed class FaultTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Killing_every_silo_and_the_Api_mid_job_then_starting_them_again_resumes_the_job_with_exact_balances()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        var clusterId = $"cold-restart-{Guid.NewGuid():N}";
+        var silo = SiloProcess.Start(database, clusterId, "silo0");
+        ClientApi? api = null;
+        await using var workers = new Workers();
+        try
+        {
+            await Eventually.UntilAsync(() => ActiveSilosAsync(database, clusterId), n => n == 1, "the silo active", TimeSpan.FromSeconds(60));
+            var port = LocalPool.FreePort();
+            api = await ClientApi.StartAsync(database, clusterId, port);
+            var (client, credit) = await workers.StartAsync(api.Url, 3);
+
+            var submitted = await client.SubmitAsync(EdgeSpecs.Training(rounds: 6, shards: 4));
+            await Eventually.UntilAsync(() => client.JobAsync(submitted.JobId), j => j.Progress.ShardsDone >= 8, "a third of the job done", TimeSpan.FromSeconds(60));
+
+            // Every coordinator process goes at once: the silo is SIGKILLed, the Api stops; then both come back.
+            var doneAtStop = workers.ShardsRun;
+            silo.Kill();
+            await api.DisposeAsync();
+            api = null;
+            silo = SiloProcess.Start(database, clusterId, "silo1");
+            // The killed silo's row still says Active until the new one votes it dead: wait for the new row.
+            await Eventually.UntilAsync(async () => (await ActiveSilosAsync(database, clusterId), await DeadSilosAsync(database, clusterId)),
+                c => c.Item1 >= 2 || (c.Item1 >= 1 && c.Item2 >= 1), "the new silo active", TimeSpan.FromSeconds(60));
+            api = await ClientApi.StartAsync(database, clusterId, port);
+
+            var job = await Eventually.UntilAsync(() => TryAsync(() => client.JobAsync(submitted.JobId)), j => j?.State is "completed" or "failed",
+                "the job completing after the cold restart", TimeSpan.FromSeconds(90));
+            Assert.True(job!.State == "completed", $"the job {job.State}: {job.FailureReason}\n{workers.Failures()}");
+            Assert.Equal(24, job.Progress.ShardsDone);
+            Assert.True(workers.ShardsRun > doneAtStop, "the workers ran no shard after the restart");
+            await AssertSettledAsync(client, credit, job, workers, api.Client);
+        }
+        catch
+        {
+            output.WriteLine($"--- {silo.Name}\n{silo.Tail()}");
+            throw;
+        }
+        finally
+        {
+            await workers.StopAsync();
+            if (api is not null) await api.DisposeAsync();
+            silo.Kill();
+        }
+    }
+
     /// <summary>Client charged exactly once, contributors paid exactly what the job paid, the ledger balanced.</summary>
     internal static async Task AssertSettledAsync(PoolClient client, decimal credit, JobResponse job, Workers workers, IClusterClient grains)
     {
@@ -190,6 +239,10 @@ public sealed class FaultTests(ITestOutputHelper output)
             start.Environment["Huginn__AdvertisedIP"] = "127.0.0.1";
             // Short leases, so that shards in flight on a lost lease come back quickly.
             start.Environment["Huginn__Pool__LeaseGrace"] = "00:00:03";
+            // A silo killed outright leaves its row Active: with these, a lone restarted silo finds its IAmAlive
+            // stale within seconds (Orleans' default is minutes) and a dead peer is voted out sooner.
+            start.Environment["Huginn__Membership__IAmAliveTablePublishTimeout"] = "00:00:03";
+            start.Environment["Huginn__Membership__ProbeTimeout"] = "00:00:02";
             start.Environment["Logging__LogLevel__Default"] = "Warning";
             start.Environment["DOTNET_ENVIRONMENT"] = "Production";
             var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
