@@ -38,8 +38,13 @@ public sealed partial class JobGrain
         if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
         var changed = false;
         var budgetShort = false;
+        var poolFull = false;
         foreach (var shard in S.Shards.Values.Where(s => !s.Done).OrderBy(s => s.Index))
         {
+            // A pass ends at the first shard nobody could take without any exclusion: every shard of a job has
+            // the same requirement, so the rest would ask the router in vain. Without this, each result cost a
+            // routing round trip per unfinished shard (docs/BENCHMARKS.md, row 1).
+            if (budgetShort || poolFull) break;
             var refused = new HashSet<string>();
             for (var tries = 0; tries < OffersPerShardPerPass && shard.Active.Count() < shard.RequiredResults; tries++)
             {
@@ -48,9 +53,11 @@ public sealed partial class JobGrain
                     budgetShort = true;
                     break;
                 }
+                var unconstrained = refused.Count == 0 && shard.ExcludedDevices.Count == 0 && !shard.Active.Any();
                 var leased = await TryLeaseAsync(shard, refused);
                 if (leased is null)
                 {
+                    poolFull = unconstrained;
                     // Every device that could take it failed it once: let them try again rather than wait forever.
                     // Failures stay counted, so a shard that fails everywhere fails its job (MaxShardFailures).
                     if (shard.ExcludedDevices.Count > 0 && refused.Count == 0)
