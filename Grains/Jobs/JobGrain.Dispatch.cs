@@ -100,7 +100,7 @@ public sealed partial class JobGrain
 
         var leaseDuration = ShardTiming.LeaseDuration(decision.ExpectedSeconds, _options);
         var shardRef = RefOf(shard);
-        var plan = JobPlanner.Plan(S.Spec!).Shard(S.Round, shard.Index);
+        var plan = Plan.Shard(S.Round, shard.Index);
         var assignment = new ShardAssignment
         {
             LeaseId = Guid.NewGuid().ToString("N"),

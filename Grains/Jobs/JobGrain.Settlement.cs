@@ -119,7 +119,7 @@ public sealed partial class JobGrain
         S.ShardsDone++;
         if (S.Spec!.Kind == WorkloadKind.Train)
         {
-            var samples = JobPlanner.Plan(S.Spec).Shard(S.Round, shard.Index).SampleCount;
+            var samples = Plan.Shard(S.Round, shard.Index).SampleCount;
             var average = new FederatedAverage(S.RoundSums, S.RoundSamples);
             average.Add(output.Values, samples);
             S.RoundSums = average.Sums;

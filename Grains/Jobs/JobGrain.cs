@@ -26,7 +26,12 @@ public sealed partial class JobGrain(
     private readonly PoolOptions _options = options.Value;
     private IGrainTimer? _sweepTimer;
 
+    private JobPlan? _plan;
+
     private JobState S => state.State;
+
+    /// <summary>The spec's plan, derived once per activation: planning validates the spec, which is not per-shard work.</summary>
+    private JobPlan Plan => _plan ??= JobPlanner.Plan(S.Spec!);
     private string JobId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -69,7 +74,6 @@ public sealed partial class JobGrain(
         S.Estimate = estimate;
         S.EscrowMicroHu = budget;
         S.ShardPriceMicroHu = price;
-        S.LeaseReserveMicroHu = reserve;
         S.Rounds = plan.Rounds;
         S.ShardsPerRound = plan.ShardsPerRound;
         S.Requirement = plan.Requirement;
@@ -109,7 +113,7 @@ public sealed partial class JobGrain(
     private Task ReportLoadAsync()
     {
         var remaining = IsActive ? (S.Rounds - S.Round) * S.ShardsPerRound - S.Shards.Values.Count(s => s.Done) : 0;
-        var flopsPerShard = S.Spec is null ? 0 : JobPlanner.Plan(S.Spec).FlopsPerShard;
+        var flopsPerShard = S.Spec is null ? 0 : Plan.FlopsPerShard;
         return GrainFactory.GetGrain<IPoolLoadGrain>(IPoolLoadGrain.Key)
             .ReportAsync(new JobLoad(JobId, Math.Max(0, remaining), (double)remaining * flopsPerShard, IsActive && remaining > 0));
     }

@@ -44,8 +44,7 @@ public sealed class JobState
     [Id(25)] public DateTimeOffset CreatedAt { get; set; }
     [Id(26)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(27)] public string? FailureReason { get; set; }
-    /// <summary>What one lease holds back from the escrow: its price plus the pool fee on it.</summary>
-    [Id(28)] public long LeaseReserveMicroHu { get; set; }
+    // Id 28 held a per-lease reserve; the reserve is now computed from the price (CanReserveAnotherLease). Do not reuse 28.
     [Id(29)] public ShardRequirement? Requirement { get; set; }
     /// <summary>The blob holding <see cref="Weights"/>, so that workers download them once per round.</summary>
     [Id(30)] public string? WeightsBlobId { get; set; }
