@@ -1,13 +1,30 @@
 using System.Diagnostics;
 using Huginn.Benchmarks;
 
-// dotnet run --project Benchmarks -c Release -- [--smoke] [--row 1|6]
+// dotnet run --project Benchmarks -c Release -- [--smoke] [--row 1|2|3|4|5|6]
 var smoke = args.Contains("--smoke");
 var rowArg = Array.IndexOf(args, "--row") is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+
+// Each row measures its own baseline in the same run; the order keeps the cheap rows first.
+var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
+{
+    ("1", s => Row1Lifecycle.RunAsync(s ? Row1Lifecycle.Smoke : Row1Lifecycle.Full)),
+    ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
+};
+if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
+{
+    Console.Error.WriteLine($"unknown row '{rowArg}'; rows: {string.Join(", ", benchmarks.Select(b => b.Row))}");
+    return 2;
+}
+
 var rows = new List<string[]>();
 var clock = Stopwatch.StartNew();
-if (rowArg is null or "1") rows.AddRange(await Row1Lifecycle.RunAsync(smoke ? Row1Lifecycle.Smoke : Row1Lifecycle.Full));
-if (rowArg is null or "6") rows.AddRange(await Row6Verification.RunAsync(smoke ? Row6Verification.Smoke : Row6Verification.Full));
+foreach (var benchmark in benchmarks.Where(b => rowArg is null || b.Row == rowArg))
+{
+    var started = clock.Elapsed;
+    rows.AddRange(await benchmark.Run(smoke));
+    Console.Error.WriteLine($"row {benchmark.Row}: {(clock.Elapsed - started).TotalSeconds:F1} s");
+}
 
 Console.WriteLine($"| row | measured | baseline / detail | target |");
 Console.WriteLine("| --- | --- | --- | --- |");
