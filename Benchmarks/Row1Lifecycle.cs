@@ -8,10 +8,10 @@ namespace Huginn.Benchmarks;
 /// </summary>
 public static class Row1Lifecycle
 {
-    public sealed record Sizes(int Devices, int Slots, int[] Shards, TimeSpan EchoDuration, int EchoCallers);
+    public sealed record Sizes(int Devices, int Slots, int[] Shards, int ConcurrentJobs, TimeSpan EchoDuration, int EchoCallers);
 
-    public static Sizes Full { get; } = new(16, 4, [100, 300], TimeSpan.FromSeconds(5), 64);
-    public static Sizes Smoke { get; } = new(4, 2, [40], TimeSpan.FromSeconds(0.5), 16);
+    public static Sizes Full { get; } = new(16, 4, [100, 300, 1000], 4, TimeSpan.FromSeconds(5), 64);
+    public static Sizes Smoke { get; } = new(4, 2, [40], 2, TimeSpan.FromSeconds(0.5), 16);
 
     public static async Task<List<string[]>> RunAsync(Sizes sizes)
     {
@@ -40,6 +40,13 @@ public static class Row1Lifecycle
             runs.Add(($"{shards} shards, trusted devices", await RunJobAsync(cluster, clientId, shards, seed++)));
             await DisconnectAsync(trusted);
         }
+        // Jobs are independent grains: several at once show the pool's rate rather than one job's.
+        var shared = await AddDevicesAsync(cluster, sizes);
+        foreach (var device in shared) await BenchCluster.TrustAsync(device, 60);
+        var concurrentShards = sizes.Shards[^1];
+        runs.Add(($"{sizes.ConcurrentJobs} jobs × {concurrentShards} shards at once, trusted devices",
+            await RunJobAsync(cluster, clientId, concurrentShards, seed++, sizes.ConcurrentJobs)));
+        await DisconnectAsync(shared);
         var echo2 = await EchoAsync(cluster, sizes.EchoDuration, sizes.EchoCallers);
         var echo = (echo1 + echo2) / 2;
 
@@ -47,12 +54,12 @@ public static class Row1Lifecycle
         {
             rows.Add([
                 $"1: {name}",
-                $"{r.ShardsPerSecond:F0} shards/s; {r.CallsPerShard:F1} calls/shard; {r.Results / (double)r.Shards:F2} results/shard",
+                $"{r.ShardsPerSecond:F0} shards/s; {r.CallsPerShard:F1} calls/shard; {r.Results / (double)r.Shards:F2} results/shard; CPU {r.CpuPercent:F0} % of {Environment.ProcessorCount} cores",
                 $"echo {echo:F0} calls/s ({sizes.EchoCallers} callers; before {echo1:F0}, after {echo2:F0})",
                 $"1/{echo / r.ShardsPerSecond:F0} of raw; target ≥ 1/8: {(r.ShardsPerSecond * 8 >= echo ? "met" : "missed")}",
             ]);
         }
-        foreach (var (name, r) in runs.TakeLast(2))
+        foreach (var (name, r) in runs.TakeLast(3))
             rows.Add([$"1: calls per shard, {name}", string.Join(", ", r.Top.Take(14).Select(t => $"{t.Key} {t.Value:F2}")), "", ""]);
         return rows;
     }
@@ -73,27 +80,41 @@ public static class Row1Lifecycle
         }
     }
 
-    private sealed record JobRun(int Shards, double ShardsPerSecond, double CallsPerShard, long Results, IReadOnlyList<KeyValuePair<string, double>> Top);
+    private sealed record JobRun(int Shards, double ShardsPerSecond, double CallsPerShard, long Results, double CpuPercent,
+        IReadOnlyList<KeyValuePair<string, double>> Top);
 
-    private static async Task<JobRun> RunJobAsync(BenchCluster cluster, string clientId, int shards, ulong seed)
+    /// <summary>Submits <paramref name="jobs"/> jobs of <paramref name="shards"/> shards at once and waits for all of them.</summary>
+    private static async Task<JobRun> RunJobAsync(BenchCluster cluster, string clientId, int shards, ulong seed, int jobs = 1)
     {
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         CallCounter.Start();
         var clock = Stopwatch.StartNew();
-        var jobId = await cluster.SubmitAsync(clientId, BenchCluster.TinyInference(shards, seed));
-        var (job, polls) = await cluster.WaitAsync(jobId, TimeSpan.FromMinutes(5));
+        var waits = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async j =>
+        {
+            var jobId = await cluster.SubmitAsync(clientId, BenchCluster.TinyInference(shards, seed * 100 + (ulong)j));
+            return await cluster.WaitAsync(jobId, TimeSpan.FromMinutes(5));
+        }));
         var elapsed = clock.Elapsed;
         var counts = CallCounter.Stop();
-        if (job.Status != Huginn.Grains.Interfaces.Jobs.JobStatus.Completed)
-            throw new InvalidOperationException($"job {jobId} ended {job.Status}: {job.FailureReason}");
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds / elapsed.TotalSeconds / Environment.ProcessorCount * 100;
+        foreach (var (job, _) in waits)
+        {
+            if (job.Status != Huginn.Grains.Interfaces.Jobs.JobStatus.Completed)
+                throw new InvalidOperationException($"job {job.JobId} ended {job.Status}: {job.FailureReason}");
+        }
+        var total = shards * jobs;
+        var polls = waits.Sum(w => w.Polls);
         // The harness's own polls are not the pool's work.
         var calls = counts.Values.Sum() - polls;
         var results = counts.Where(c => c.Key.Contains("SubmitResult", StringComparison.Ordinal)).Sum(c => c.Value);
         var top = counts
-            .Select(c => KeyValuePair.Create(Short(c.Key), (c.Key.Contains("IJobGrain.Get", StringComparison.Ordinal) ? c.Value - polls : c.Value) / (double)shards))
+            .Select(c => KeyValuePair.Create(Short(c.Key), (c.Key.Contains("IJobGrain.Get", StringComparison.Ordinal) ? c.Value - polls : c.Value) / (double)total))
             .Where(c => c.Value >= 0.01)
             .OrderByDescending(c => c.Value)
             .ToList();
-        return new JobRun(shards, shards / elapsed.TotalSeconds, calls / (double)shards, results, top);
+        return new JobRun(total, total / elapsed.TotalSeconds, calls / (double)total, results, cpu, top);
     }
 
     private static string Short(string name) => name.Replace("Huginn.Grains.Interfaces.", "", StringComparison.Ordinal);

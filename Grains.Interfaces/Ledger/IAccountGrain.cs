@@ -17,6 +17,13 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("transfer")]
     Task<TransferOutcome> TransferAsync(Transfer transfer);
 
+    /// <summary>
+    /// <see cref="TransferAsync"/> for several transfers from this account at once: one write for all of them, and
+    /// the receivers credited side by side. A job settling a batch of shards pays through this. Outcomes in order.
+    /// </summary>
+    [Alias("transfer-many")]
+    Task<TransferOutcome[]> TransferManyAsync(IReadOnlyList<Transfer> transfers);
+
     /// <summary>Credits an incoming transfer at most once by its id (called by the sending account).</summary>
     [Alias("receive")]
     Task<TransferOutcome> ReceiveAsync(Transfer transfer);

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 namespace Huginn.Grains.Interfaces.Routing;
 
 /// <summary>
@@ -10,6 +11,14 @@ public interface IDevicePartitionGrain : IGrainWithStringKey
     /// <summary>Adds or refreshes a device's entry (its busy slots, reliability, cached inputs).</summary>
     [Alias("upsert")]
     Task UpsertAsync(DeviceSlotEntry entry);
+
+    /// <summary>
+    /// <see cref="UpsertAsync"/> without waiting: the device's busy slots and record changed while it works.
+    /// One-way because a device refreshes on every offer, result and verdict, inside the job's dispatch: a lost
+    /// or late refresh only makes routing try a device that refuses, and the next refresh corrects it.
+    /// </summary>
+    [OneWay, Alias("refresh")]
+    Task RefreshAsync(DeviceSlotEntry entry);
 
     /// <summary>Removes a device (offline or banned).</summary>
     [Alias("remove")]

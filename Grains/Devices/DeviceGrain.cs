@@ -108,7 +108,7 @@ public sealed class DeviceGrain(
     {
         if (!S.OpenLeases.Remove(leaseId, out var lease)) return;
         await state.WriteStateAsync();
-        if (S.Status == DeviceStatus.Online) await RefreshPartitionAsync();
+        if (S.Status == DeviceStatus.Online) await RefreshSlotsAsync();
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false);
     }
 
@@ -125,7 +125,7 @@ public sealed class DeviceGrain(
         S.OpenLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes);
         await state.WriteStateAsync();
         await CommandStream().OnNextAsync(assignment);
-        await RefreshPartitionAsync();
+        await RefreshSlotsAsync();
         return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));
     }
 
@@ -136,7 +136,7 @@ public sealed class DeviceGrain(
             return ResultReceipt.NotLeased;
         }
         await state.WriteStateAsync();
-        await RefreshPartitionAsync();
+        await RefreshSlotsAsync();
         var job = GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId);
         if (!OutputShape.Matches(result.Output, lease.ExpectedValues, lease.ExpectedBytes))
         {
@@ -156,7 +156,7 @@ public sealed class DeviceGrain(
         if (S.Status == DeviceStatus.Online)
         {
             await CommandStream().OnNextAsync(new LeaseRevoked(leaseId, reason));
-            await RefreshPartitionAsync();
+            await RefreshSlotsAsync();
         }
     }
 
@@ -187,7 +187,7 @@ public sealed class DeviceGrain(
                 return;
             }
         }
-        if (S.Status == DeviceStatus.Online) await RefreshPartitionAsync();
+        if (S.Status == DeviceStatus.Online) await RefreshSlotsAsync();
     }
 
     private async Task BanAsync()
@@ -255,10 +255,16 @@ public sealed class DeviceGrain(
         await RefreshPartitionAsync();
     }
 
-    private Task RefreshPartitionAsync()
+    /// <summary>Awaited when the device joins or changes what it can run, so that it is routable once the call returns.</summary>
+    private Task RefreshPartitionAsync() => PartitionFor(S.HardwareClass).UpsertAsync(SlotEntry());
+
+    /// <summary>Busy slots and record changed while working: not worth a round trip inside a job's dispatch.</summary>
+    private Task RefreshSlotsAsync() => PartitionFor(S.HardwareClass).RefreshAsync(SlotEntry());
+
+    private DeviceSlotEntry SlotEntry()
     {
         var capabilities = S.Capabilities!;
-        return PartitionFor(S.HardwareClass).UpsertAsync(new DeviceSlotEntry
+        return new DeviceSlotEntry
         {
             DeviceId = DeviceId,
             OwnerAccountId = S.OwnerAccountId,
@@ -271,7 +277,7 @@ public sealed class DeviceGrain(
             Reliability = S.Record.Reliability,
             CachedBlobIds = S.CachedBlobIds,
             AuditRate = AuditPolicy.Rate(S.Record, _options),
-        });
+        };
     }
 
     private IDevicePartitionGrain PartitionFor(string hardwareClass) =>

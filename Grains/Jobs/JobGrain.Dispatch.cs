@@ -32,54 +32,93 @@ public sealed partial class JobGrain
 
     private ShardRef RefOf(ShardState shard) => new(JobId, S.Round, shard.Index, shard.Attempt);
 
-    /// <summary>Leases every shard that still needs results, as far as devices and budget allow.</summary>
-    private async Task DispatchAsync()
+    /// <summary>Shards routed side by side at most, once a pass has seen that devices are free.</summary>
+    private const int MaxShardsInFlight = 32;
+
+    /// <summary>Leases routed but not yet recorded on their shard: the budget holds them back like active ones.</summary>
+    private int _leasesBeingOffered;
+
+    /// <summary>
+    /// Leases every shard that still needs results, as far as devices and budget allow. Shards are routed in
+    /// waves that run side by side: the first wave is as large as the slots the caller expects to be free
+    /// (<paramref name="expectedFreeSlots"/>, e.g. the results just settled), and each wave that found devices
+    /// for all its shards doubles the next. A pass ends at the first shard nobody could take without any
+    /// exclusion: every shard of a job has the same requirement, so the rest would ask the router in vain.
+    /// </summary>
+    private async Task DispatchAsync(int expectedFreeSlots = 1)
     {
         if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
-        var changed = false;
-        var budgetShort = false;
-        var poolFull = false;
-        foreach (var shard in S.Shards.Values.Where(s => !s.Done).OrderBy(s => s.Index))
+        var waiting = new Queue<ShardState>(S.Shards.Values.Where(s => !s.Done && s.Active.Count() < s.RequiredResults).OrderBy(s => s.Index));
+        var wave = Math.Clamp(expectedFreeSlots, 1, MaxShardsInFlight);
+        var outcomes = new List<DispatchOutcome>();
+        while (waiting.Count > 0)
         {
-            // A pass ends at the first shard nobody could take without any exclusion: every shard of a job has
-            // the same requirement, so the rest would ask the router in vain. Without this, each result cost a
-            // routing round trip per unfinished shard (docs/BENCHMARKS.md, row 1).
-            if (budgetShort || poolFull) break;
-            var refused = new HashSet<string>();
-            for (var tries = 0; tries < OffersPerShardPerPass && shard.Active.Count() < shard.RequiredResults; tries++)
-            {
-                if (!CanReserveAnotherLease())
-                {
-                    budgetShort = true;
-                    break;
-                }
-                var unconstrained = refused.Count == 0 && shard.ExcludedDevices.Count == 0 && !shard.Active.Any();
-                var leased = await TryLeaseAsync(shard, refused);
-                if (leased is null)
-                {
-                    poolFull = unconstrained;
-                    // Every device that could take it failed it once: let them try again rather than wait forever.
-                    // Failures stay counted, so a shard that fails everywhere fails its job (MaxShardFailures).
-                    if (shard.ExcludedDevices.Count > 0 && refused.Count == 0)
-                    {
-                        shard.ExcludedDevices.Clear();
-                        changed = true;
-                    }
-                    break;
-                }
-                changed = true;
-            }
+            var shards = Enumerable.Range(0, Math.Min(wave, waiting.Count)).Select(_ => waiting.Dequeue()).ToList();
+            var waveOutcomes = await Task.WhenAll(shards.Select(LeaseShardAsync));
+            outcomes.AddRange(waveOutcomes);
+            if (waveOutcomes.Any(o => o is DispatchOutcome.BudgetShort or DispatchOutcome.PoolFull)) break;
+            wave = Math.Min(wave * 2, MaxShardsInFlight);
         }
-        if (changed)
+        if (outcomes.Any(o => o is DispatchOutcome.Leased or DispatchOutcome.Changed))
         {
             if (S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
             await state.WriteStateAsync();
         }
         // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
-        if (budgetShort && !S.Shards.Values.Any(s => s.Leases.Any(l => l.Status == LeaseStatus.Open)))
+        if (outcomes.Contains(DispatchOutcome.BudgetShort) && !S.Shards.Values.Any(s => s.Leases.Any(l => l.Status == LeaseStatus.Open)))
         {
             await FinishAsync(JobStatus.Failed, "budget exhausted: the escrow cannot pay for the remaining shards");
         }
+    }
+
+    private enum DispatchOutcome
+    {
+        /// <summary>At least one lease was added (or none was needed).</summary>
+        Leased,
+        /// <summary>No lease, but the shard's exclusions were lifted: it will find a device on a later pass.</summary>
+        Changed,
+        /// <summary>No device could take it now, with exclusions in the way.</summary>
+        NotNow,
+        /// <summary>No device could take it even without exclusions: the pool is full for this job.</summary>
+        PoolFull,
+        /// <summary>The escrow cannot hold back the price of another lease.</summary>
+        BudgetShort,
+    }
+
+    /// <summary>Leases one shard up to its required results, trying a few devices.</summary>
+    private async Task<DispatchOutcome> LeaseShardAsync(ShardState shard)
+    {
+        var outcome = DispatchOutcome.NotNow;
+        var refused = new HashSet<string>();
+        for (var tries = 0; tries < OffersPerShardPerPass && shard.Active.Count() < shard.RequiredResults; tries++)
+        {
+            if (!CanReserveAnotherLease()) return outcome == DispatchOutcome.Leased ? outcome : DispatchOutcome.BudgetShort;
+            var unconstrained = refused.Count == 0 && shard.ExcludedDevices.Count == 0 && !shard.Active.Any();
+            _leasesBeingOffered++;
+            bool? leased;
+            try
+            {
+                leased = await TryLeaseAsync(shard, refused);
+            }
+            finally
+            {
+                _leasesBeingOffered--;
+            }
+            if (leased is null)
+            {
+                if (outcome == DispatchOutcome.Leased) return outcome;
+                // Every device that could take it failed it once: let them try again rather than wait forever.
+                // Failures stay counted, so a shard that fails everywhere fails its job (MaxShardFailures).
+                if (shard.ExcludedDevices.Count > 0 && refused.Count == 0)
+                {
+                    shard.ExcludedDevices.Clear();
+                    return DispatchOutcome.Changed;
+                }
+                return unconstrained ? DispatchOutcome.PoolFull : DispatchOutcome.NotNow;
+            }
+            if (leased == true) outcome = DispatchOutcome.Leased;
+        }
+        return outcome;
     }
 
     /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when one refused.</summary>
@@ -151,7 +190,7 @@ public sealed partial class JobGrain
     /// </summary>
     private bool CanReserveAnotherLease()
     {
-        var held = S.PaidMicroHu + (S.Shards.Values.Sum(s => s.Active.Count()) + 1L) * S.ShardPriceMicroHu;
+        var held = S.PaidMicroHu + (S.Shards.Values.Sum(s => s.Active.Count()) + _leasesBeingOffered + 1L) * S.ShardPriceMicroHu;
         return held + Pricing.FeeMicroHu(held, _options.Pricing) <= S.EscrowMicroHu;
     }
 
@@ -214,7 +253,7 @@ public sealed partial class JobGrain
         {
             if (await FailIfShardExhaustedAsync(shard, "expired")) return;
         }
-        await DispatchAsync();
+        await DispatchAsync(expectedFreeSlots: expired.Count);
     }
 
     private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)

@@ -10,29 +10,75 @@ namespace Huginn.Grains.Jobs;
 /// <summary>From results to verdicts, payments and rounds.</summary>
 public sealed partial class JobGrain
 {
-    public async Task DeliverResultAsync(string leaseId, string deviceId, ShardOutput output)
-    {
-        // A result for a lease this job no longer holds open (late, duplicate, after cancel) is never paid.
-        if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
-        if (!TryFindLease(leaseId, deviceId, out var shard, out var lease) || lease.Status != LeaseStatus.Open) return;
-        lease.Status = LeaseStatus.Delivered;
+    /// <summary>Results that arrived since the last batch, in arrival order. Memory only: see <see cref="DeliverResultAsync"/>.</summary>
+    private readonly List<ArrivedResult> _arrived = [];
+    private IGrainTimer? _batchTimer;
 
-        if (!shard.Audited)
+    private sealed record ArrivedResult(string LeaseId, string DeviceId, ShardOutput Output);
+
+    /// <summary>
+    /// Queues the result for the next batch and returns. Results that arrive while a batch is being settled
+    /// wait in the activation's queue, so the next batch takes all of them: one state write, one payment call
+    /// and one dispatch pass for many shards, instead of one each (docs/BENCHMARKS.md, row 1). A result held
+    /// here and lost with the activation is the same as a lost one-way call: its lease expires and the shard
+    /// runs again, and nothing was paid for it.
+    /// </summary>
+    public Task DeliverResultAsync(string leaseId, string deviceId, ShardOutput output)
+    {
+        if (!IsActive) return Task.CompletedTask;
+        _arrived.Add(new ArrivedResult(leaseId, deviceId, output));
+        if (_arrived.Count == 1)
         {
-            Settle(shard, lease, Verdict.Unaudited);
-            Accept(shard, output);
+            // A timer tick is a message like any other: it runs after the results already queued behind this one.
+            _batchTimer ??= this.RegisterGrainTimer(SettleArrivedAsync, new GrainTimerCreationOptions
+            {
+                DueTime = Timeout.InfiniteTimeSpan,
+                Period = Timeout.InfiniteTimeSpan,
+            });
+            _batchTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
-        else
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Settles every result that arrived since the last batch, then persists, pays and dispatches once.</summary>
+    private async Task SettleArrivedAsync(CancellationToken cancellationToken)
+    {
+        var batch = _arrived.ToList();
+        _arrived.Clear();
+        // A result for a lease this job no longer holds open (late, duplicate, after cancel) is never paid.
+        if (batch.Count == 0 || !IsActive) return;
+
+        var audited = new List<(ShardState Shard, VerificationEntry Entry)>();
+        foreach (var result in batch)
         {
-            var verification = GrainFactory.GetGrain<IVerificationGrain>(RefOf(shard).ToString());
-            var entry = new VerificationEntry(deviceId, leaseId, S.Spec!.Kind, _options.Tolerances.For(S.Spec.Kind), output);
-            await ApplyDecisionAsync(shard, await verification.AddResultAsync(entry));
+            if (!TryFindLease(result.LeaseId, result.DeviceId, out var shard, out var lease) || lease.Status != LeaseStatus.Open) continue;
+            lease.Status = LeaseStatus.Delivered;
+            if (shard.Audited)
+            {
+                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec!.Kind, _options.Tolerances.For(S.Spec.Kind), result.Output)));
+                continue;
+            }
+            Settle(shard, lease, Verdict.Unaudited);
+            Accept(shard, result.Output);
+        }
+
+        // Each audited shard has its own verification grain: ask them side by side, each shard's results in order.
+        var decided = await Task.WhenAll(audited.GroupBy(a => a.Shard).Select(async group =>
+        {
+            var verification = GrainFactory.GetGrain<IVerificationGrain>(RefOf(group.Key).ToString());
+            var decisions = new List<VerificationDecision>();
+            foreach (var (_, entry) in group) decisions.Add(await verification.AddResultAsync(entry));
+            return (Shard: group.Key, Decisions: decisions);
+        }));
+        foreach (var (shard, decisions) in decided)
+        {
+            foreach (var decision in decisions) await ApplyDecisionAsync(shard, decision);
         }
 
         await state.WriteStateAsync();
         await FlushOutboxesAsync();
         if (S.Shards.Values.All(s => s.Done)) await CompleteRoundAsync();
-        else await DispatchAsync();
+        else await DispatchAsync(expectedFreeSlots: batch.Count);
     }
 
     private async Task ApplyDecisionAsync(ShardState shard, VerificationDecision decision)
@@ -146,7 +192,7 @@ public sealed partial class JobGrain
         {
             await StartRoundAsync(S.Round + 1);
             await state.WriteStateAsync();
-            await DispatchAsync();
+            await DispatchAsync(expectedFreeSlots: S.ShardsPerRound);
             return;
         }
         S.Round = S.Rounds;

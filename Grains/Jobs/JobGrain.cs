@@ -191,25 +191,67 @@ public sealed partial class JobGrain(
         VestsAt = vestsAt,
     };
 
-    /// <summary>Applies decided transfers and verdicts; each is idempotent, so a replay after a crash is harmless.</summary>
+    /// <summary>
+    /// Applies decided transfers and verdicts; each is idempotent, so a replay after a crash is harmless.
+    /// Transfers go to the escrow account in one call; verdicts go to their devices side by side, each
+    /// device's in order. What could not be applied stays in the outbox for the next flush (the sweep retries).
+    /// </summary>
     private async Task FlushOutboxesAsync()
     {
-        var changed = false;
-        foreach (var transfer in S.TransferOutbox.ToList())
+        if (S.TransferOutbox.Count == 0 && S.VerdictOutbox.Count == 0) return;
+        var transfers = S.TransferOutbox.ToList();
+        var verdicts = S.VerdictOutbox.ToList();
+        var paid = PayAsync(transfers);
+        var recorded = Task.WhenAll(verdicts.GroupBy(v => v.DeviceId).Select(RecordVerdictsAsync));
+        await Task.WhenAll(paid, recorded);
+
+        if (await paid) S.TransferOutbox.RemoveAll(t => transfers.Any(sent => ReferenceEquals(sent, t)));
+        var done = (await recorded).SelectMany(r => r).ToHashSet(ReferenceEqualityComparer.Instance);
+        S.VerdictOutbox.RemoveAll(done.Contains);
+        await state.WriteStateAsync();
+    }
+
+    /// <summary>Pays from the escrow; false (and everything stays in the outbox) when the account could not be reached.</summary>
+    private async Task<bool> PayAsync(List<Transfer> transfers)
+    {
+        if (transfers.Count == 0) return true;
+        TransferOutcome[] outcomes;
+        try
         {
-            var outcome = await GrainFactory.GetGrain<IAccountGrain>(transfer.From).TransferAsync(transfer);
-            if (outcome is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
-                logger.LogError("Job {JobId}: transfer {TransferId} was refused ({Outcome})", JobId, transfer.TransferId, outcome);
-            S.TransferOutbox.Remove(transfer);
-            changed = true;
+            outcomes = await GrainFactory.GetGrain<IAccountGrain>(SystemAccounts.Escrow(JobId)).TransferManyAsync(transfers);
         }
-        foreach (var pending in S.VerdictOutbox.ToList())
+        catch (Exception ex)
         {
-            await GrainFactory.GetGrain<IDeviceGrain>(pending.DeviceId).RecordVerdictAsync(pending.Notice);
-            S.VerdictOutbox.Remove(pending);
-            changed = true;
+            logger.LogWarning(ex, "Job {JobId}: {Count} transfer(s) not applied yet; will retry", JobId, transfers.Count);
+            return false;
         }
-        if (changed) await state.WriteStateAsync();
+        for (var i = 0; i < transfers.Count; i++)
+        {
+            if (outcomes[i] is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
+                logger.LogError("Job {JobId}: transfer {TransferId} was refused ({Outcome})", JobId, transfers[i].TransferId, outcomes[i]);
+        }
+        return true;
+    }
+
+    /// <summary>One device's verdicts in order; returns those applied, stopping at the first that could not be.</summary>
+    private async Task<List<PendingVerdict>> RecordVerdictsAsync(IEnumerable<PendingVerdict> deviceVerdicts)
+    {
+        var recorded = new List<PendingVerdict>();
+        foreach (var pending in deviceVerdicts)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IDeviceGrain>(pending.DeviceId).RecordVerdictAsync(pending.Notice);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Job {JobId}: verdict for lease {LeaseId} not applied to {DeviceId} yet; will retry",
+                    JobId, pending.Notice.LeaseId, pending.DeviceId);
+                break;
+            }
+            recorded.Add(pending);
+        }
+        return recorded;
     }
 
     private void StartSweeping()

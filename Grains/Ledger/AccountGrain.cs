@@ -35,17 +35,25 @@ public sealed class AccountGrain(
         return View();
     }
 
-    public async Task<TransferOutcome> TransferAsync(Transfer transfer)
+    public async Task<TransferOutcome> TransferAsync(Transfer transfer) => (await TransferManyAsync([transfer]))[0];
+
+    public async Task<TransferOutcome[]> TransferManyAsync(IReadOnlyList<Transfer> transfers)
+    {
+        if (AccountId == SystemAccounts.Mint) await EnsureOpenAsync(AccountKind.System);
+        VestDue();
+        var outcomes = transfers.Select(Debit).ToArray();
+        if (outcomes.Contains(TransferOutcome.Applied)) await state.WriteStateAsync();
+        // A duplicate may be the retry of a transfer whose delivery was interrupted: deliver what is still owed.
+        if (S.Outbox.Count > 0) await DeliverOutboxAsync();
+        return outcomes;
+    }
+
+    /// <summary>The sender's half of a transfer, in memory: checked, debited, recorded once by id and queued for delivery.</summary>
+    private TransferOutcome Debit(Transfer transfer)
     {
         if (transfer.From != AccountId || transfer.AmountMicroHu < 0 || transfer.To == AccountId) return TransferOutcome.Invalid;
-        if (S.Applied.Contains(transfer.TransferId))
-        {
-            if (S.Outbox.Count > 0) await DeliverOutboxAsync();
-            return TransferOutcome.Duplicate;
-        }
-        if (AccountId == SystemAccounts.Mint) await EnsureOpenAsync(AccountKind.System);
+        if (S.Applied.Contains(transfer.TransferId)) return TransferOutcome.Duplicate;
         if (!S.Opened) return TransferOutcome.InsufficientFunds;
-        VestDue();
         var mayGoNegative = AccountId == SystemAccounts.Mint;
         if (!mayGoNegative && S.Available < transfer.AmountMicroHu) return TransferOutcome.InsufficientFunds;
 
@@ -53,8 +61,6 @@ public sealed class AccountGrain(
         if (transfer.Kind == TransferKind.Escrow) S.FundedEscrows.Add(transfer.To);
         S.Applied.Add(transfer.TransferId);
         S.Outbox[transfer.TransferId] = transfer;
-        await state.WriteStateAsync();
-        await DeliverOutboxAsync();
         return TransferOutcome.Applied;
     }
 
@@ -133,24 +139,36 @@ public sealed class AccountGrain(
         _ => AccountKind.Client,
     };
 
+    /// <summary>
+    /// Credits every receiver in the outbox: receivers side by side, each one's transfers in order. What could not
+    /// be delivered stays in the outbox for the next operation or activation.
+    /// </summary>
     private async Task DeliverOutboxAsync()
     {
-        foreach (var transfer in S.Outbox.Values.ToList())
+        var byReceiver = S.Outbox.Values.GroupBy(t => t.To).ToList();
+        var delivered = await Task.WhenAll(byReceiver.Select(g => DeliverToAsync(g.Key, g.ToList())));
+        foreach (var transferId in delivered.SelectMany(ids => ids)) S.Outbox.Remove(transferId);
+        await state.WriteStateAsync();
+    }
+
+    private async Task<List<string>> DeliverToAsync(string receiver, List<Transfer> transfers)
+    {
+        var delivered = new List<string>();
+        foreach (var transfer in transfers)
         {
             try
             {
-                var outcome = await GrainFactory.GetGrain<IAccountGrain>(transfer.To).ReceiveAsync(transfer);
-                if (outcome is TransferOutcome.Applied or TransferOutcome.Duplicate) S.Outbox.Remove(transfer.TransferId);
+                var outcome = await GrainFactory.GetGrain<IAccountGrain>(receiver).ReceiveAsync(transfer);
+                if (outcome is TransferOutcome.Applied or TransferOutcome.Duplicate) delivered.Add(transfer.TransferId);
                 else logger.LogError("Transfer {TransferId} refused by {To}: {Outcome}", transfer.TransferId, transfer.To, outcome);
             }
             catch (Exception ex)
             {
-                // Stays in the outbox; the next operation or activation delivers it.
                 logger.LogWarning(ex, "Delivery of transfer {TransferId} to {To} failed; will retry", transfer.TransferId, transfer.To);
-                return;
+                break;
             }
         }
-        await state.WriteStateAsync();
+        return delivered;
     }
 
     /// <summary>Pending credits past their holding period become available; totals do not change.</summary>

@@ -27,6 +27,8 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
         await ReportIfChangedAsync();
     }
 
+    public Task RefreshAsync(DeviceSlotEntry entry) => UpsertAsync(entry);
+
     public async Task RemoveAsync(string deviceId)
     {
         if (_devices.Remove(deviceId)) await ReportIfChangedAsync();

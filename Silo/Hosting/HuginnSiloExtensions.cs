@@ -83,8 +83,12 @@ public static class HuginnSiloExtensions
         switch (storage)
         {
             case "memory":
-                silo.AddMemoryGrainStorage(StorageNames.State);
-                silo.AddMemoryGrainStorage(StorageNames.PubSub);
+                // The binary serializer here too: the JSON default costs more CPU per write than the rest of a
+                // shard's settlement (docs/BENCHMARKS.md, row 1), and the two modes should round-trip state alike.
+                void MemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) => options.Configure<Serializer>(
+                    (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+                silo.AddMemoryGrainStorage(StorageNames.State, MemoryStorage);
+                silo.AddMemoryGrainStorage(StorageNames.PubSub, MemoryStorage);
                 // Poll often: a device waits on this stream for its next shard.
                 silo.AddMemoryStreams(DeviceStreams.Provider, streams => streams.ConfigurePullingAgent(
                     agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
