@@ -24,18 +24,36 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public IClusterClient Client => _cluster.Client;
 
-    public static async Task<BenchCluster> StartAsync(Action<PoolOptions> configure)
+    /// <param name="configure">Pool rules for this run.</param>
+    /// <param name="postgresConnectionString">Huginn:Storage=postgres on this database (state, reminders, streams); in memory when null.</param>
+    public static async Task<BenchCluster> StartAsync(Action<PoolOptions> configure, string? postgresConnectionString = null)
     {
+        var settings = new Dictionary<string, string?>();
+        if (postgresConnectionString is not null)
+        {
+            settings[HuginnSiloExtensions.StorageKey] = "postgres";
+            settings["ConnectionStrings:Huginn"] = postgresConnectionString;
+        }
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var builder = new InProcessTestClusterBuilder(1);
         // Logs go to the console harness, not to files in the working directory.
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddHuginnSilo(new ConfigurationBuilder().Build());
+            silo.AddHuginnSilo(configuration);
             silo.Services.Configure(configure);
             silo.AddIncomingGrainCallFilter<CallCounter>();
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(DeviceStreams.Provider));
+        builder.ConfigureClient(client =>
+        {
+            // The client's device streams are the silo's: memory queues, or the PostgreSQL queues.
+            if (postgresConnectionString is null) client.AddMemoryStreams(DeviceStreams.Provider);
+            else client.AddAdoNetStreams(DeviceStreams.Provider, o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = postgresConnectionString;
+            });
+        });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new BenchCluster(cluster);

@@ -64,14 +64,14 @@ public static class Row1Lifecycle
         return rows;
     }
 
-    private static async Task<List<SimDevice>> AddDevicesAsync(BenchCluster cluster, Sizes sizes)
+    internal static async Task<List<SimDevice>> AddDevicesAsync(BenchCluster cluster, Sizes sizes)
     {
         var devices = new List<SimDevice>();
         for (var i = 0; i < sizes.Devices; i++) devices.Add(await cluster.AddDeviceAsync(Strategy.Honest, sizes.Slots));
         return devices;
     }
 
-    private static async Task DisconnectAsync(List<SimDevice> devices)
+    internal static async Task DisconnectAsync(List<SimDevice> devices)
     {
         foreach (var device in devices)
         {
@@ -80,11 +80,11 @@ public static class Row1Lifecycle
         }
     }
 
-    private sealed record JobRun(int Shards, double ShardsPerSecond, double CallsPerShard, long Results, double CpuPercent,
-        IReadOnlyList<KeyValuePair<string, double>> Top);
+    internal sealed record JobRun(int Shards, double ShardsPerSecond, double CallsPerShard, long Results, double CpuPercent,
+        IReadOnlyList<KeyValuePair<string, double>> Top, IReadOnlyList<KeyValuePair<string, double>> SlowestMeanMs);
 
     /// <summary>Submits <paramref name="jobs"/> jobs of <paramref name="shards"/> shards at once and waits for all of them.</summary>
-    private static async Task<JobRun> RunJobAsync(BenchCluster cluster, string clientId, int shards, ulong seed, int jobs = 1)
+    internal static async Task<JobRun> RunJobAsync(BenchCluster cluster, string clientId, int shards, ulong seed, int jobs = 1)
     {
         var process = System.Diagnostics.Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -97,6 +97,7 @@ public static class Row1Lifecycle
         }));
         var elapsed = clock.Elapsed;
         var counts = CallCounter.Stop();
+        var meanMs = CallCounter.MeanMilliseconds();
         process.Refresh();
         var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds / elapsed.TotalSeconds / Environment.ProcessorCount * 100;
         foreach (var (job, _) in waits)
@@ -114,7 +115,8 @@ public static class Row1Lifecycle
             .Where(c => c.Value >= 0.01)
             .OrderByDescending(c => c.Value)
             .ToList();
-        return new JobRun(total, total / elapsed.TotalSeconds, calls / (double)total, results, cpu, top);
+        var slowest = meanMs.OrderByDescending(m => m.Value).Take(8).Select(m => KeyValuePair.Create(Short(m.Key), m.Value)).ToList();
+        return new JobRun(total, total / elapsed.TotalSeconds, calls / (double)total, results, cpu, top, slowest);
     }
 
     private static string Short(string name) => name.Replace("Huginn.Grains.Interfaces.", "", StringComparison.Ordinal);

@@ -187,7 +187,8 @@ public sealed class DeviceGrain(
                 return;
             }
         }
-        if (S.Status == DeviceStatus.Online) await RefreshSlotsAsync();
+        // An unaudited verdict moves neither reliability nor the audit rate: nothing routing sees has changed.
+        if (S.Status == DeviceStatus.Online && notice.Verdict != Verdict.Unaudited) await RefreshSlotsAsync();
     }
 
     private async Task BanAsync()

@@ -91,7 +91,7 @@ public static class HuginnSiloExtensions
                 silo.AddMemoryGrainStorage(StorageNames.PubSub, MemoryStorage);
                 // Poll often: a device waits on this stream for its next shard.
                 silo.AddMemoryStreams(DeviceStreams.Provider, streams => streams.ConfigurePullingAgent(
-                    agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
+                    agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100))));
                 silo.UseInMemoryReminderService();
                 return silo;
             case "postgres":

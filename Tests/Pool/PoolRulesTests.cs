@@ -165,9 +165,7 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
         await Eventually.UntilAsync(() => Task.FromResult(stalled.Assignments.Count), n => n >= 1, "the stalled device getting a shard");
 
         // It heartbeats, so only the lease deadline (minutes) can take its shard away.
-        await _pool.AdvanceClockAsync(TimeSpan.FromMinutes(15), step: TimeSpan.FromSeconds(10));
-
-        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+        var done = await _pool.AdvanceUntilFinishedAsync(job.JobId, TimeSpan.FromMinutes(15));
         Assert.Equal(JobStatus.Completed, done.Status);
         var view = await _pool.DeviceAsync(stalled);
         Assert.Equal(DeviceStatus.Online, view.Status);

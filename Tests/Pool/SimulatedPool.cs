@@ -84,6 +84,23 @@ public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
     public async Task<JobView> WaitUntilFinishedAsync(string jobId) =>
         await WaitForJobAsync(jobId, j => j.IsFinished, $"job {jobId} finishing", TimeSpan.FromSeconds(60));
 
+    /// <summary>
+    /// Lets pool time pass until the job finishes, as in a pool that keeps running: a device that stalls after
+    /// taking a shard may take another one once its first lease expired, and that lease expires in turn.
+    /// Bounded: at most <paramref name="maxAdvances"/> advances of <paramref name="each"/>.
+    /// </summary>
+    public async Task<JobView> AdvanceUntilFinishedAsync(string jobId, TimeSpan each, int maxAdvances = 8)
+    {
+        for (var i = 0; i < maxAdvances; i++)
+        {
+            await AdvanceClockAsync(each, step: TimeSpan.FromSeconds(10));
+            var job = await WaitForJobAsync(jobId, j => j.IsFinished || j.Progress.ShardsDone == j.Progress.ShardsTotal, "", TimeSpan.FromSeconds(3))
+                .ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+            if (job is not null) return await WaitUntilFinishedAsync(jobId);
+        }
+        return await WaitUntilFinishedAsync(jobId);
+    }
+
     /// <summary>Moves the pool clock in steps, heartbeating every device that still does, as real devices would.</summary>
     public async Task AdvanceClockAsync(TimeSpan by, TimeSpan? step = null)
     {
