@@ -162,7 +162,7 @@ public sealed class DeviceGrain(
 
     public async Task RecordVerdictAsync(VerdictNotice notice)
     {
-        if (!S.AppliedVerdicts.Add(notice.LeaseId)) return;
+        if (!S.TryApplyVerdict(notice.LeaseId)) return;
         var record = S.Record;
         S.Record = notice.Verdict switch
         {

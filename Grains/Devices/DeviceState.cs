@@ -16,8 +16,32 @@ public sealed class DeviceState
     [Id(7)] public Dictionary<string, OpenLease> OpenLeases { get; set; } = [];
     [Id(8)] public string[] CachedBlobIds { get; set; } = [];
     [Id(9)] public DateTimeOffset? BannedAt { get; set; }
-    /// <summary>Verdicts already applied, by lease id, so a retried notice never counts twice.</summary>
+    /// <summary>
+    /// Verdicts already applied, by lease id, so a retried notice never counts twice. A window, not the whole
+    /// history: a job retries a notice within seconds (its outbox), so the last <see cref="AppliedVerdictWindow"/>
+    /// suffice, and the state a device writes on every verdict stays the same size however long it works.
+    /// </summary>
     [Id(10)] public HashSet<string> AppliedVerdicts { get; set; } = [];
+    /// <summary><see cref="AppliedVerdicts"/> in the order they were applied, oldest first.</summary>
+    [Id(11)] public List<string> AppliedVerdictOrder { get; set; } = [];
+
+    public const int AppliedVerdictWindow = 1024;
+
+    /// <summary>Records a verdict's lease id; false when it was already applied.</summary>
+    public bool TryApplyVerdict(string leaseId)
+    {
+        if (!AppliedVerdicts.Add(leaseId)) return false;
+        // A state written before the window existed has ids without an order: keep them, oldest first.
+        if (AppliedVerdictOrder.Count != AppliedVerdicts.Count - 1) AppliedVerdictOrder = [.. AppliedVerdicts.Where(id => id != leaseId)];
+        AppliedVerdictOrder.Add(leaseId);
+        if (AppliedVerdictOrder.Count > AppliedVerdictWindow)
+        {
+            var forgotten = AppliedVerdictOrder.Count - AppliedVerdictWindow;
+            foreach (var old in AppliedVerdictOrder.Take(forgotten)) AppliedVerdicts.Remove(old);
+            AppliedVerdictOrder.RemoveRange(0, forgotten);
+        }
+        return true;
+    }
 }
 
 /// <summary>A lease as the device holds it: which shard, until when, and what a valid output looks like.</summary>
