@@ -55,10 +55,16 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
     /// <summary>An entry nobody refreshed for three heartbeat timeouts belongs to a device grain that is gone.</summary>
     private async Task DropStaleAsync()
     {
+        // Runs before every reservation: a plain scan that allocates only when there is something to drop.
         var cutoff = time.GetUtcNow() - 3 * _options.HeartbeatTimeout;
-        var stale = _devices.Where(d => d.Value.SeenAt < cutoff).Select(d => d.Key).ToList();
+        List<string>? stale = null;
+        foreach (var (id, device) in _devices)
+        {
+            if (device.SeenAt < cutoff) (stale ??= []).Add(id);
+        }
+        if (stale is null) return;
         foreach (var id in stale) _devices.Remove(id);
-        if (stale.Count > 0) await ReportIfChangedAsync();
+        await ReportIfChangedAsync();
     }
 
     /// <summary>Reports to the directory only when what routers filter on changed: membership, memory, speed, runtimes.</summary>
