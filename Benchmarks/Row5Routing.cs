@@ -122,12 +122,20 @@ public static class Row5Routing
         var partitionSizes = snapshot.Partitions.Select(p => p.DevicesOnline).ToList();
         var classes = snapshot.Partitions.Select(p => p.HardwareClass).Distinct().Count();
 
+        // Background of an online fleet with no routing: watchdog refreshes, heartbeats, what they allocate.
+        var background = await IdleLoadAsync(sizes.MeasureLimit / 10);
+
         // Decisions, after a warm-up of each path.
         await RouteFromClientAsync(client, requests, sizes.WarmUpDecisions, 1, sizes.MeasureLimit, options);
         var probe = client.GetGrain<IRow5RouteProbeGrain>(0);
         await probe.RouteTimedAsync(requests.Take(sizes.WarmUpDecisions).ToArray());
         CallCounter.Start();
+        Row5TurnTimer.Start();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var sequential = await RouteFromClientAsync(client, requests, sizes.Decisions, 1, sizes.MeasureLimit, options);
+        var turns = Row5TurnTimer.Stop();
+        var allocatedPerDecision = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore
+            - background.BytesPerSecond * sequential.Elapsed.TotalSeconds) / sequential.Timings.Count;
         var calls = CallCounter.Stop();
         var probesPerDecision = Count(calls, "TryReserve") / (double)sequential.Timings.Count;
         var snapshotReads = Count(calls, "GetSnapshot");
@@ -178,6 +186,14 @@ public static class Row5Routing
                 $"relayed echo (same hops), same loop: {Percentiles(sequential.Echo)}; {sequential.Gc}; {partitionsLine}; "
                     + $"background {upsertsPerSecond:F0} partition refreshes/s",
                 Target(sequential.Timings),
+            ],
+            [
+                "5: where a decision's time goes (turns on the silo, same decisions as above)",
+                $"router turn (RouteAsync, incl. its partition call) {Percentiles(turns.GetValueOrDefault("RouteAsync", [0]))}",
+                $"partition turn (TryReserveAsync) {Percentiles(turns.GetValueOrDefault("TryReserveAsync", [0]))}; "
+                    + $"partition refresh turn (UpsertAsync) {Percentiles(turns.GetValueOrDefault("UpsertAsync", [0]))}",
+                $"process allocation per decision {allocatedPerDecision / 1024:N1} KB (incl. the relayed echo and the release, "
+                    + $"minus the background of {background.BytesPerSecond / (1024 * 1024):N1} MB/s, {background.GcsPerSecond:F1} GCs/s with no routing)",
             ],
             [
                 "5: decision time, inside the silo (grain → router)",
@@ -287,6 +303,17 @@ public static class Row5Routing
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>What the process allocates per second, and how often it collects, while nothing is routed.</summary>
+    private static async Task<(double BytesPerSecond, double GcsPerSecond)> IdleLoadAsync(TimeSpan duration)
+    {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var gcs = GC.CollectionCount(0);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(duration);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return ((GC.GetTotalAllocatedBytes(precise: true) - allocated) / seconds, (GC.CollectionCount(0) - gcs) / seconds);
     }
 
     /// <summary>Partitions report to the directory as devices join; waits until it counts them all.</summary>

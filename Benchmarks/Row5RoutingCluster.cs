@@ -34,6 +34,7 @@ public sealed class Row5RoutingCluster : IAsyncDisposable
             silo.Services.Configure(configure);
             silo.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
             silo.AddIncomingGrainCallFilter<CallCounter>();
+            silo.AddIncomingGrainCallFilter<Row5TurnTimer>();
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(DeviceStreams.Provider));
         var cluster = builder.Build();
