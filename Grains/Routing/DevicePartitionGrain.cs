@@ -13,6 +13,9 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
     private readonly PoolOptions _options = options.Value;
     private readonly Dictionary<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = [];
     private PartitionSummary? _lastReported;
+
+    /// <summary>True until a first report, and while one has failed: the next upsert reports again, whatever it carries.</summary>
+    private bool _reportPending = true;
     private long _lastReportedAtMs;
 
     /// <summary>
@@ -23,9 +26,20 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
 
     public async Task UpsertAsync(DeviceSlotEntry entry)
     {
+        var known = _devices.TryGetValue(entry.DeviceId, out var previous);
         _devices[entry.DeviceId] = (entry, time.GetUtcNow());
+        // Most upserts are a device's periodic refresh (every DeviceCheckInterval) with nothing the directory sees
+        // changed: the summary is a scan of the whole partition, so it is recomputed only when it may differ.
+        if (known && !_reportPending && SameForDirectory(previous.Entry, entry) && !ReReportDue) return;
         await ReportIfChangedAsync();
     }
+
+    private bool ReReportDue => Environment.TickCount64 - _lastReportedAtMs >= ReReportAfterMs;
+
+    /// <summary>The fields of an entry that <see cref="ReportIfChangedAsync"/> summarizes (busy slots, reliability and cache are not).</summary>
+    private static bool SameForDirectory(DeviceSlotEntry a, DeviceSlotEntry b) =>
+        a.Kind == b.Kind && a.WorkingMemoryMb == b.WorkingMemoryMb && a.Gflops == b.Gflops && a.Slots == b.Slots
+        && a.AuditRate == b.AuditRate && a.OwnerAccountId == b.OwnerAccountId && a.Runtimes.AsSpan().SequenceEqual(b.Runtimes);
 
     public async Task RemoveAsync(string deviceId)
     {
@@ -92,12 +106,16 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
             && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots
             && last.AuditRateSum == summary.AuditRateSum
             && last.OwnerSample.SequenceEqual(summary.OwnerSample)
-            && Environment.TickCount64 - _lastReportedAtMs < ReReportAfterMs)
+            && !ReReportDue)
         {
+            // The directory already holds this summary (a failed report changed nothing it knows).
+            _reportPending = false;
             return;
         }
+        _reportPending = true;
         await GrainFactory.GetGrain<IPoolDirectoryGrain>(IPoolDirectoryGrain.Key).ReportAsync(summary);
         _lastReported = summary;
         _lastReportedAtMs = Environment.TickCount64;
+        _reportPending = false;
     }
 }
