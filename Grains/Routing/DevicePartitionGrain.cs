@@ -11,7 +11,11 @@ namespace Huginn.Grains.Routing;
 public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKeyedServices(PoolClock.Key)] TimeProvider time) : Grain, IDevicePartitionGrain
 {
     private readonly PoolOptions _options = options.Value;
-    private readonly Dictionary<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = [];
+    /// <summary>
+    /// In ordinal id order, so that DeviceChooser, which keeps the first of equal scores, gives a tie to the lowest id
+    /// without reading the tied devices' ids (a cold cache miss per device: most devices of a class tie).
+    /// </summary>
+    private readonly SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = new(StringComparer.Ordinal);
     private PartitionSummary? _lastReported;
 
     /// <summary>True until a first report, and while one has failed: the next upsert reports again, whatever it carries.</summary>
