@@ -32,13 +32,14 @@ public static class Row5Routing
         int HistoryVerdicts,
         int HistoryBlobs,
         int SetupConcurrency,
+        int ColdScans,
         TimeSpan SetupLimit,
         TimeSpan MeasureLimit);
 
-    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64,
+    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64, 400,
         TimeSpan.FromSeconds(150), TimeSpan.FromSeconds(30));
 
-    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32,
+    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32, 40,
         TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
 
     /// <summary>The Api's heartbeat interval (ApiOptions.HeartbeatInterval): what keeps online devices online.</summary>
@@ -157,7 +158,9 @@ public static class Row5Routing
         }
         var inSiloGcs = inSiloGc();
 
-        var cpu = DecisionCpu(online, snapshot, requests, sizes.Decisions, options);
+        var partitions = Partitions(online, options);
+        var cpu = DecisionCpu(partitions, snapshot, requests, sizes.Decisions, options);
+        var cold = ColdScans(partitions, snapshot, requests, sizes.ColdScans, options);
         var onlineAfter = (await client.GetGrain<IPoolDirectoryGrain>(IPoolDirectoryGrain.Key).GetSnapshotAsync()).DevicesOnline;
         await stopHeartbeats.CancelAsync();
         await heartbeats;
@@ -214,6 +217,12 @@ public static class Row5Routing
                 $"DeviceChooser.Choose over the largest partition ({cpu.LargestPartition} devices): {Percentiles(cpu.ChooseLargest)}, "
                     + $"{cpu.ChooseBytes:N0} B allocated",
                 "part of the above",
+            ],
+            [
+                "5: one partition scan with cold caches (as on the silo), today vs before row 5's changes",
+                $"today: {Percentiles(cold.Now)}",
+                $"before (DeviceChooser of d28f3a2), same run, same partitions: {Percentiles(cold.Before)}; {cold.Now.Count} scans each",
+                $"p50 ratio {Median(cold.Before) / Median(cold.Now):F1}× faster",
             ],
             [
                 "5: memory per registered device, idle (offline, activation collected: the stored state only)",
@@ -411,12 +420,9 @@ public static class Row5Routing
     /// probed partition the partition's stale scan and DeviceChooser over its entries (the same online devices, hashed
     /// into the same partitions), exactly as ShardRouterGrain.TryRouteAsync and DevicePartitionGrain.TryReserveAsync do.
     /// </summary>
-    private static Cpu DecisionCpu(IReadOnlyList<Row5Device> online, PoolSnapshot snapshot, RouteRequest[] requests, int decisions, PoolOptions options)
+    private static Cpu DecisionCpu(Dictionary<string, SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)>> partitions,
+        PoolSnapshot snapshot, RouteRequest[] requests, int decisions, PoolOptions options)
     {
-        var seenAt = DateTimeOffset.UtcNow;
-        var partitions = online
-            .GroupBy(d => RoutingPartitions.KeyFor(d.HardwareClass, d.DeviceId, options.PartitionsPerClass))
-            .ToDictionary(g => g.Key, g => g.ToDictionary(d => d.DeviceId, d => (Entry: Entry(d), SeenAt: seenAt)));
         var random = new Random(10);
         var timings = new List<double>(decisions);
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -461,6 +467,54 @@ public static class Row5Routing
         }
         var chooseBytes = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)decisions;
         return new Cpu(timings, bytesPerDecision, orderingBytes, largest.Count, chooseLargest, chooseBytes);
+    }
+
+    /// <summary>The online devices' entries, hashed into partitions as the device grains do it.</summary>
+    private static Dictionary<string, SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)>> Partitions(
+        IReadOnlyList<Row5Device> online, PoolOptions options)
+    {
+        var seenAt = DateTimeOffset.UtcNow;
+        return online
+            .GroupBy(d => RoutingPartitions.KeyFor(d.HardwareClass, d.DeviceId, options.PartitionsPerClass))
+            .ToDictionary(g => g.Key, g => new SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)>(
+                g.ToDictionary(d => d.DeviceId, d => (Entry: Entry(d), SeenAt: seenAt)), StringComparer.Ordinal));
+    }
+
+    private sealed record Cold(List<double> Now, List<double> Before);
+
+    /// <summary>
+    /// One partition scan per request, with the CPU caches flushed first: on the silo a partition is scanned cold
+    /// (its entries and their strings lie all over the heap, and thousands of other turns ran since its last scan).
+    /// The scan of today and the one before row 5's changes, alternately first, over the same partition.
+    /// </summary>
+    private static Cold ColdScans(Dictionary<string, SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)>> partitions,
+        PoolSnapshot snapshot, RouteRequest[] requests, int scans, PoolOptions options)
+    {
+        // Before row 5 a partition held its devices in a Dictionary (insertion order); today in id order.
+        var unsorted = partitions.ToDictionary(p => p.Key, p => p.Value.ToDictionary(d => d.Key, d => d.Value));
+        var flush = new byte[64 << 20];
+        var random = new Random(11);
+        var now = new List<double>(scans);
+        var before = new List<double>(scans);
+        for (var i = 0; i < scans; i++)
+        {
+            var request = requests[i % requests.Length];
+            var classes = ShardRouterGrain.OrderedClasses(snapshot, request, options);
+            if (classes.Count == 0) continue;
+            var key = classes[0][random.Next(classes[0].Count)].PartitionKey;
+            for (var pass = 0; pass < 2; pass++)
+            {
+                var old = (pass + i) % 2 == 0;
+                // Writing one byte per cache line through 64 MB pushes the partition out of every cache level.
+                for (var b = 0; b < flush.Length; b += 64) flush[b]++;
+                var started = Stopwatch.GetTimestamp();
+                _ = old
+                    ? Row5ChooserBefore.Choose(unsorted[key].Values.Select(d => d.Entry), request, options)
+                    : DeviceChooser.Choose(partitions[key].Values.Select(d => d.Entry), request, options);
+                (old ? before : now).Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            }
+        }
+        return new Cold(now, before);
     }
 
     /// <summary>The entry DeviceGrain.RefreshPartitionAsync sends for a device with a fresh record.</summary>
@@ -522,6 +576,8 @@ public static class Row5Routing
         double At(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
         return $"p50 {Us(At(0.50))}, p99 {Us(At(0.99))}, max {Us(sorted[^1])}";
     }
+
+    private static double Median(IReadOnlyCollection<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static string Us(double microseconds) => microseconds switch
     {
