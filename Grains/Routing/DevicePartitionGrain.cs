@@ -11,8 +11,15 @@ namespace Huginn.Grains.Routing;
 public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKeyedServices(PoolClock.Key)] TimeProvider time) : Grain, IDevicePartitionGrain
 {
     private readonly PoolOptions _options = options.Value;
-    private readonly Dictionary<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = [];
+    /// <summary>
+    /// In ordinal id order, so that DeviceChooser, which keeps the first of equal scores, gives a tie to the lowest id
+    /// without reading the tied devices' ids (a cold cache miss per device: most devices of a class tie).
+    /// </summary>
+    private readonly SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = new(StringComparer.Ordinal);
     private PartitionSummary? _lastReported;
+
+    /// <summary>True until a first report, and while one has failed: the next upsert reports again, whatever it carries.</summary>
+    private bool _reportPending = true;
     private long _lastReportedAtMs;
 
     /// <summary>
@@ -23,11 +30,22 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
 
     public async Task UpsertAsync(DeviceSlotEntry entry)
     {
+        var known = _devices.TryGetValue(entry.DeviceId, out var previous);
         _devices[entry.DeviceId] = (entry, time.GetUtcNow());
+        // Most upserts are a device's periodic refresh (every DeviceCheckInterval) with nothing the directory sees
+        // changed: the summary is a scan of the whole partition, so it is recomputed only when it may differ.
+        if (known && !_reportPending && SameForDirectory(previous.Entry, entry) && !ReReportDue) return;
         await ReportIfChangedAsync();
     }
 
     public Task RefreshAsync(DeviceSlotEntry entry) => UpsertAsync(entry);
+
+    private bool ReReportDue => Environment.TickCount64 - _lastReportedAtMs >= ReReportAfterMs;
+
+    /// <summary>The fields of an entry that <see cref="ReportIfChangedAsync"/> summarizes (busy slots, reliability and cache are not).</summary>
+    private static bool SameForDirectory(DeviceSlotEntry a, DeviceSlotEntry b) =>
+        a.Kind == b.Kind && a.WorkingMemoryMb == b.WorkingMemoryMb && a.Gflops == b.Gflops && a.Slots == b.Slots
+        && a.AuditRate == b.AuditRate && a.OwnerAccountId == b.OwnerAccountId && a.Runtimes.AsSpan().SequenceEqual(b.Runtimes);
 
     public async Task RemoveAsync(string deviceId)
     {
@@ -57,10 +75,16 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
     /// <summary>An entry nobody refreshed for three heartbeat timeouts belongs to a device grain that is gone.</summary>
     private async Task DropStaleAsync()
     {
+        // Runs before every reservation: a plain scan that allocates only when there is something to drop.
         var cutoff = time.GetUtcNow() - 3 * _options.HeartbeatTimeout;
-        var stale = _devices.Where(d => d.Value.SeenAt < cutoff).Select(d => d.Key).ToList();
+        List<string>? stale = null;
+        foreach (var (id, device) in _devices)
+        {
+            if (device.SeenAt < cutoff) (stale ??= []).Add(id);
+        }
+        if (stale is null) return;
         foreach (var id in stale) _devices.Remove(id);
-        if (stale.Count > 0) await ReportIfChangedAsync();
+        await ReportIfChangedAsync();
     }
 
     /// <summary>Reports to the directory only when what routers filter on changed: membership, memory, speed, runtimes.</summary>
@@ -88,12 +112,16 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
             && last.Runtimes.SequenceEqual(summary.Runtimes) && last.TotalSlots == summary.TotalSlots
             && last.AuditRateSum == summary.AuditRateSum
             && last.OwnerSample.SequenceEqual(summary.OwnerSample)
-            && Environment.TickCount64 - _lastReportedAtMs < ReReportAfterMs)
+            && !ReReportDue)
         {
+            // The directory already holds this summary (a failed report changed nothing it knows).
+            _reportPending = false;
             return;
         }
+        _reportPending = true;
         await GrainFactory.GetGrain<IPoolDirectoryGrain>(IPoolDirectoryGrain.Key).ReportAsync(summary);
         _lastReported = summary;
         _lastReportedAtMs = Environment.TickCount64;
+        _reportPending = false;
     }
 }

@@ -21,12 +21,20 @@ public sealed record ShardRequirement(
     /// shards: an allowed kind, enough memory, any one runtime in common (case-insensitive), and for a browser a
     /// requirement of at most <see cref="BrowserMaxMemoryMb"/>.
     /// </summary>
-    public bool Allows(DeviceKind kind, long memoryMb, IEnumerable<string> runtimes)
+    /// <remarks>Called for every device a routing partition scans: plain loops, nothing allocated.</remarks>
+    public bool Allows(DeviceKind kind, long memoryMb, IReadOnlyList<string> runtimes)
     {
         ArgumentNullException.ThrowIfNull(runtimes);
         if (Array.IndexOf(AllowedKinds, kind) < 0) return false;
         if (kind == DeviceKind.Browser && MinMemoryMb > BrowserMaxMemoryMb) return false;
         if (memoryMb < MinMemoryMb) return false;
-        return runtimes.Any(r => Runtimes.Contains(r, StringComparer.OrdinalIgnoreCase));
+        for (var i = 0; i < runtimes.Count; i++)
+        {
+            foreach (var runtime in Runtimes)
+            {
+                if (string.Equals(runtime, runtimes[i], StringComparison.OrdinalIgnoreCase)) return true;
+            }
+        }
+        return false;
     }
 }
