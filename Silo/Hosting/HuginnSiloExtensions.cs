@@ -95,8 +95,10 @@ public static class HuginnSiloExtensions
         switch (storage)
         {
             case "memory":
-                silo.AddMemoryGrainStorage(StorageNames.State);
-                silo.AddMemoryGrainStorage(StorageNames.PubSub);
+                // The Orleans binary serializer, as in the durable mode: Orleans' default here is Newtonsoft JSON, which
+                // turned every state write into strings and was most of what a running job allocated (docs/BENCHMARKS.md, row 3).
+                silo.AddMemoryGrainStorage(StorageNames.State, BinaryMemoryStorage);
+                silo.AddMemoryGrainStorage(StorageNames.PubSub, BinaryMemoryStorage);
                 // Poll often: a device waits on this stream for its next shard, on average half a period.
                 var pollPeriod = configuration.GetValue(MemoryStreamPollPeriodKey, DefaultMemoryStreamPollPeriod);
                 silo.AddMemoryStreams(DeviceStreams.Provider, streams =>
@@ -113,6 +115,9 @@ public static class HuginnSiloExtensions
                     $"{StorageKey}='{configuration[StorageKey]}' is not a storage this silo knows; use 'memory' (the default) or 'postgres'.");
         }
     }
+
+    private static void BinaryMemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) =>
+        options.Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 
     private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres)
     {
