@@ -10,6 +10,7 @@ var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
 {
     ("1", s => Row1Lifecycle.RunAsync(s ? Row1Lifecycle.Smoke : Row1Lifecycle.Full)),
     ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
+    ("3", s => Row3Gateway.RunAsync(s ? Row3Gateway.Smoke : Row3Gateway.Full)),
 };
 if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
 {
