@@ -12,6 +12,7 @@ var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
     ("2", s => Row2Postgres.RunAsync(s ? Row2Postgres.Smoke : Row2Postgres.Full)),
     ("5", s => Row5Routing.RunAsync(s ? Row5Routing.Smoke : Row5Routing.Full)),
     ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
+    ("3", s => Row3Gateway.RunAsync(s ? Row3Gateway.Smoke : Row3Gateway.Full)),
 };
 if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
 {

@@ -15,11 +15,15 @@ public sealed class LocalPool : IAsyncDisposable
     /// <summary>The silo's own grain factory: the operator's view (pool accounts, ledger audit).</summary>
     public IGrainFactory Grains => _app.Services.GetRequiredService<IGrainFactory>();
 
+    /// <summary>The host's services: the co-hosted cluster client and its stream providers, options.</summary>
+    public IServiceProvider Services => _app.Services;
+
     private LocalPool(WebApplication app, Uri apiUrl) => (_app, ApiUrl) = (app, apiUrl);
 
     /// <param name="overrides">Extra configuration, e.g. Huginn:Storage=postgres with its connection string and ports.</param>
     /// <param name="apiPort">A fixed port (to restart a pool where its workers expect it); a free one when null.</param>
-    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null, int? apiPort = null)
+    /// <param name="configureSilo">Extra silo wiring after the pool's own, e.g. a benchmark's grain call filters.</param>
+    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null, int? apiPort = null, Action<ISiloBuilder>? configureSilo = null)
     {
         apiPort ??= FreePort();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -34,6 +38,7 @@ public sealed class LocalPool : IAsyncDisposable
             if (HuginnSiloExtensions.UsesPostgres(builder.Configuration)) silo.UseHuginnClustering(builder.Configuration);
             else silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort());
             silo.AddHuginnSilo(builder.Configuration);
+            configureSilo?.Invoke(silo);
         });
         builder.Services.AddHuginnApi(builder.Configuration);
         builder.WebHost.UseUrls($"http://127.0.0.1:{apiPort}");

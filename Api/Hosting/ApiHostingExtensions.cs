@@ -84,7 +84,9 @@ public static class ApiHostingExtensions
             if (!postgres)
             {
                 client.UseLocalhostClustering();
-                client.AddMemoryStreams(DeviceStreams.Provider);
+                // The same queues as the silo (HuginnSiloExtensions.AddHuginnStorage).
+                client.AddMemoryStreams(DeviceStreams.Provider, streams =>
+                    streams.ConfigurePartitioning(DeviceStreams.MemoryQueues(configuration[DeviceStreams.MemoryQueuesKey])));
                 return;
             }
             client.Configure<Orleans.Configuration.ClusterOptions>(o =>

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Huginn.Grains.Interfaces.Blobs;
 
 /// <summary>
@@ -16,6 +18,14 @@ public interface IBlobGrain : IGrainWithStringKey
     /// <summary>The bytes, or null when nothing was stored under this id.</summary>
     [Alias("get")]
     Task<byte[]?> GetAsync();
+
+    /// <summary>
+    /// The bytes without the copy Orleans makes for a caller in the same process (the co-hosted Api; a remote
+    /// caller gets its own deserialized array anyway); null inside when nothing was stored. The caller must
+    /// not modify them: they are the grain's state.
+    /// </summary>
+    [Alias("get-shared")]
+    Task<Immutable<byte[]?>> GetSharedAsync();
 
     /// <summary>The size in bytes, or null when nothing was stored under this id.</summary>
     [Alias("length")]

@@ -75,4 +75,22 @@ public static class DeviceStreams
     public const string Namespace = "device-commands";
 
     public static StreamId For(string deviceId) => StreamId.Create(Namespace, deviceId);
+
+    /// <summary>
+    /// Memory mode: how many queues carry the device streams (<c>Huginn:Streams:Queues</c>). Silo and Api
+    /// client configure the same number. Each queue is polled on its own timer, so fewer queues poll less
+    /// often in total; one silo has no use for more.
+    /// </summary>
+    public const string MemoryQueuesKey = "Huginn:Streams:Queues";
+
+    public const int DefaultMemoryQueues = 2;
+
+    /// <summary>The configured number of queues, the default when none is configured.</summary>
+    public static int MemoryQueues(string? configured)
+    {
+        if (string.IsNullOrWhiteSpace(configured)) return DefaultMemoryQueues;
+        return int.TryParse(configured, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var queues) && queues > 0
+            ? queues
+            : throw new InvalidOperationException($"{MemoryQueuesKey}='{configured}' is not a number of queues; use a positive integer (default {DefaultMemoryQueues}).");
+    }
 }

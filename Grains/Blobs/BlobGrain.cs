@@ -1,5 +1,6 @@
 using Huginn.Grains.Interfaces.Blobs;
 using Huginn.Workloads;
+using Orleans.Concurrency;
 
 namespace Huginn.Grains.Blobs;
 
@@ -26,6 +27,8 @@ public sealed class BlobGrain(
     }
 
     public Task<byte[]?> GetAsync() => Task.FromResult(state.State.Bytes);
+
+    public Task<Immutable<byte[]?>> GetSharedAsync() => Task.FromResult(new Immutable<byte[]?>(state.State.Bytes));
 
     public Task<long?> GetLengthAsync() => Task.FromResult(state.State.Bytes?.LongLength);
 }

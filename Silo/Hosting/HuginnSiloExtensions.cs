@@ -29,6 +29,18 @@ public static class HuginnSiloExtensions
     /// <summary>Address other silos and clients reach this silo at (<c>Huginn:AdvertisedIP</c>, default 127.0.0.1).</summary>
     public const string AdvertisedIpKey = "Huginn:AdvertisedIP";
 
+    /// <summary>How often the memory mode polls each device-stream queue (<c>Huginn:Streams:PollPeriod</c>).</summary>
+    public const string MemoryStreamPollPeriodKey = "Huginn:Streams:PollPeriod";
+
+    /// <summary>
+    /// An assignment waits for the next poll of its queue: half a period on average, a whole one at worst.
+    /// 4 ms keeps that well inside the gateway's 20 ms p99 budget (it was 20 ms, which alone spent it); with
+    /// <see cref="DeviceStreams.DefaultMemoryQueues"/> queues instead of 8, the pool polls about as often
+    /// when idle as before (2 × 250/s against 8 × 50/s). Timers do not tick much faster than this anyway.
+    /// Measured in docs/BENCHMARKS.md, row 3.
+    /// </summary>
+    public static readonly TimeSpan DefaultMemoryStreamPollPeriod = TimeSpan.FromMilliseconds(4);
+
     /// <summary>Orleans' ServiceId: it keys grain state, reminders and streams in the database, so it never changes.</summary>
     public const string ServiceId = "huginn";
 
@@ -83,15 +95,17 @@ public static class HuginnSiloExtensions
         switch (storage)
         {
             case "memory":
-                // The binary serializer here too: the JSON default costs more CPU per write than the rest of a
-                // shard's settlement (docs/BENCHMARKS.md, row 1), and the two modes should round-trip state alike.
-                void MemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) => options.Configure<Serializer>(
-                    (o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
-                silo.AddMemoryGrainStorage(StorageNames.State, MemoryStorage);
-                silo.AddMemoryGrainStorage(StorageNames.PubSub, MemoryStorage);
-                // Poll often: a device waits on this stream for its next shard.
-                silo.AddMemoryStreams(DeviceStreams.Provider, streams => streams.ConfigurePullingAgent(
-                    agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(100))));
+                // The Orleans binary serializer, as in the durable mode: Orleans' default here is Newtonsoft JSON, which
+                // turned every state write into strings and was most of what a running job allocated (docs/BENCHMARKS.md, row 3).
+                silo.AddMemoryGrainStorage(StorageNames.State, BinaryMemoryStorage);
+                silo.AddMemoryGrainStorage(StorageNames.PubSub, BinaryMemoryStorage);
+                // Poll often: a device waits on this stream for its next shard, on average half a period.
+                var pollPeriod = configuration.GetValue(MemoryStreamPollPeriodKey, DefaultMemoryStreamPollPeriod);
+                silo.AddMemoryStreams(DeviceStreams.Provider, streams =>
+                {
+                    streams.ConfigurePartitioning(DeviceStreams.MemoryQueues(configuration[DeviceStreams.MemoryQueuesKey]));
+                    streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = pollPeriod));
+                });
                 silo.UseInMemoryReminderService();
                 return silo;
             case "postgres":
@@ -101,6 +115,9 @@ public static class HuginnSiloExtensions
                     $"{StorageKey}='{configuration[StorageKey]}' is not a storage this silo knows; use 'memory' (the default) or 'postgres'.");
         }
     }
+
+    private static void BinaryMemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) =>
+        options.Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 
     private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres)
     {

@@ -35,16 +35,38 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, $"v1/blobs/{blobId}");
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
-                using var response = await http.SendAsync(request, cancellationToken);
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if ((int)response.StatusCode >= 500 && attempt < 3) throw new HttpRequestException($"server error {(int)response.StatusCode}");
                 response.EnsureSuccessStatusCode();
-                return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                return await ReadBodyAsync(response.Content, cancellationToken);
             }
             catch (HttpRequestException) when (attempt < 3 && !cancellationToken.IsCancellationRequested)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1 << attempt), cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// Straight into an array of the announced length: buffering the whole body first and then copying it out
+    /// (ReadAsByteArrayAsync) costs a second pass over the bytes and a second array as large as the blob.
+    /// </summary>
+    private static async Task<byte[]> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength is not { } length || length > Array.MaxLength)
+            return await content.ReadAsByteArrayAsync(cancellationToken);
+        var bytes = new byte[length];
+        await using var body = await content.ReadAsStreamAsync(cancellationToken);
+        try
+        {
+            await body.ReadExactlyAsync(bytes, cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            // Cut short or dropped mid-body: a transient failure, retried like one.
+            throw new HttpRequestException($"the body broke off before its {length} bytes: {ex.Message}", ex);
+        }
+        return bytes;
     }
 
     public async Task<byte[]> GetAsync(string blobId, CancellationToken cancellationToken)
