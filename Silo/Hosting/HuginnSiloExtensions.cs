@@ -83,8 +83,10 @@ public static class HuginnSiloExtensions
         switch (storage)
         {
             case "memory":
-                silo.AddMemoryGrainStorage(StorageNames.State);
-                silo.AddMemoryGrainStorage(StorageNames.PubSub);
+                // The Orleans binary serializer, as in the postgres mode: the default (JSON) spends seconds a write on
+                // a training job's state (its weights and round sums are arrays of ~10⁶ numbers).
+                silo.AddMemoryGrainStorage(StorageNames.State, BinaryMemoryStorage);
+                silo.AddMemoryGrainStorage(StorageNames.PubSub, BinaryMemoryStorage);
                 // Poll often: a device waits on this stream for its next shard.
                 silo.AddMemoryStreams(DeviceStreams.Provider, streams => streams.ConfigurePullingAgent(
                     agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(20))));
@@ -97,6 +99,9 @@ public static class HuginnSiloExtensions
                     $"{StorageKey}='{configuration[StorageKey]}' is not a storage this silo knows; use 'memory' (the default) or 'postgres'.");
         }
     }
+
+    private static void BinaryMemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) =>
+        options.Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 
     private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres)
     {
