@@ -9,6 +9,7 @@ var rowArg = Array.IndexOf(args, "--row") is var i and >= 0 && i + 1 < args.Leng
 var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
 {
     ("1", s => Row1Lifecycle.RunAsync(s ? Row1Lifecycle.Smoke : Row1Lifecycle.Full)),
+    ("4", s => Row4Training.RunAsync(s ? Row4Training.Smoke : Row4Training.Full)),
     ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
 };
 if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
