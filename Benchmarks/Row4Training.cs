@@ -137,7 +137,8 @@ public static class Row4Training
             $"**{efficiency:F2}** ({run.SamplesPerSecond / before.SamplesPerSecond:F2} / {run.SamplesPerSecond / after.SamplesPerSecond:F2} against the loop before / after): "
                 + $"{run.SamplesPerSecond:N0} samples/s accepted, {run.ShardsDone} shards in {run.Seconds:F2} s; "
                 + $"audited {run.ShardsAudited} ({run.AuditFraction:P0}), results {run.ResultsFromWorkers} from workers + {run.ResultsFromAuditor} from the auditor "
-                + $"({run.SamplesComputed / run.Seconds:N0} samples/s computed); workers busy {run.WorkerBusyFraction:P0}, gap {run.MeanGapSeconds * 1000:F0} ms a shard, "
+                + $"({run.SamplesComputed / run.Seconds:N0} samples/s computed); workers busy {run.WorkerBusyFraction:P0}, gap {run.MeanGapSeconds * 1000:F0} ms between shards of a round, "
+                + $"{run.MeanRoundTurnaroundSeconds * 1000:F0} ms between rounds, "
                 + $"first shard at {run.FirstShardSeconds * 1000:F0} ms, done {run.TailSeconds * 1000:F0} ms after the last compute; "
                 + $"shard compute {run.MeanShardComputeSeconds:F3} s; CPU besides compute {run.OtherCpuPerShard * 1000:F0} ms a shard; CPU per sample {cpuRatio:F2} × the loop's; "
                 + $"GC pauses {run.GcPauseSeconds / run.Seconds:P1} of the time",

@@ -29,6 +29,7 @@ public sealed record PoolRun(
     double MeanShardComputeSeconds,
     double WorkerBusyFraction,
     double MeanGapSeconds,
+    double MeanRoundTurnaroundSeconds,
     double FirstShardSeconds,
     double TailSeconds,
     double CpuSeconds,
@@ -161,9 +162,16 @@ public sealed class Row4TrainingPool : IAsyncDisposable
             var spans = agents.Where(a => a.Timed is not null).Select(a => a.Timed!.Spans).ToList();
             var busy = spans.Sum(s => s.Sum(x => x.Seconds));
             var executed = spans.Sum(s => s.Count);
-            // Idle time between a worker's first and last shard (its own gaps), per gap.
-            var gaps = spans.Where(s => s.Count > 1).Sum(s => s[^1].EndSeconds(submittedTicks) - s[0].StartSeconds(submittedTicks) - s.Sum(x => x.Seconds));
-            var gapCount = spans.Sum(s => Math.Max(0, s.Count - 1));
+            // A worker's idle time between two shards of the same round: what queued leases should hide.
+            var inRoundGaps = spans.SelectMany(s => s.Zip(s.Skip(1)).Where(p => p.First.Round == p.Second.Round)
+                .Select(p => p.Second.StartSeconds(submittedTicks) - p.First.EndSeconds(submittedTicks))).ToList();
+            // From a round's last compute (any worker) to the next round's first: the federated barrier (result,
+            // average, new weights blob, dispatch, download).
+            var all = spans.SelectMany(s => s).ToList();
+            var turnarounds = Enumerable.Range(1, plan.Rounds - 1)
+                .Where(r => all.Any(x => x.Round == r) && all.Any(x => x.Round == r - 1))
+                .Select(r => all.Where(x => x.Round == r).Min(x => x.StartSeconds(submittedTicks)) - all.Where(x => x.Round == r - 1).Max(x => x.EndSeconds(submittedTicks)))
+                .ToList();
             var firstStart = spans.Where(s => s.Count > 0).Min(s => s[0].StartSeconds(submittedTicks));
             var lastEnd = spans.Where(s => s.Count > 0).Max(s => s[^1].EndSeconds(submittedTicks));
             return new PoolRun(
@@ -178,7 +186,8 @@ public sealed class Row4TrainingPool : IAsyncDisposable
                 (fromWorkers + fromAuditor) * samplesPerShard,
                 executed == 0 ? 0 : busy / executed,
                 busy / (workers * seconds),
-                gapCount == 0 ? 0 : gaps / gapCount,
+                inRoundGaps.Count == 0 ? 0 : inRoundGaps.Average(),
+                turnarounds.Count == 0 ? 0 : turnarounds.Average(),
                 firstStart,
                 seconds - lastEnd,
                 cpuSeconds,
@@ -223,7 +232,7 @@ public sealed class Row4TrainingPool : IAsyncDisposable
     }
 
     /// <summary>When one shard's compute ran, in <see cref="Stopwatch"/> ticks.</summary>
-    private readonly record struct ComputeSpan(long Start, long End, double CpuSeconds)
+    private readonly record struct ComputeSpan(int Round, long Start, long End, double CpuSeconds)
     {
         public double Seconds => (End - Start) / (double)Stopwatch.Frequency;
         public double StartSeconds(long origin) => (Start - origin) / (double)Stopwatch.Frequency;
@@ -247,7 +256,7 @@ public sealed class Row4TrainingPool : IAsyncDisposable
             }
             finally
             {
-                _spans.Enqueue(new ComputeSpan(start, Stopwatch.GetTimestamp(), Row4CpuClock.ThreadSeconds() - cpu));
+                _spans.Enqueue(new ComputeSpan(shard.Round, start, Stopwatch.GetTimestamp(), Row4CpuClock.ThreadSeconds() - cpu));
             }
         }
     }
