@@ -5,14 +5,15 @@ using Huginn.Benchmarks;
 var smoke = args.Contains("--smoke");
 var rowArg = Array.IndexOf(args, "--row") is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 
-// Each row measures its own baseline in the same run; the order keeps the cheap rows first.
+// Each row measures its own baseline in the same run.
 var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
 {
     ("1", s => Row1Lifecycle.RunAsync(s ? Row1Lifecycle.Smoke : Row1Lifecycle.Full)),
     ("2", s => Row2Postgres.RunAsync(s ? Row2Postgres.Smoke : Row2Postgres.Full)),
+    ("3", s => Row3Gateway.RunAsync(s ? Row3Gateway.Smoke : Row3Gateway.Full)),
+    ("4", s => Row4Training.RunAsync(s ? Row4Training.Smoke : Row4Training.Full)),
     ("5", s => Row5Routing.RunAsync(s ? Row5Routing.Smoke : Row5Routing.Full)),
     ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
-    ("3", s => Row3Gateway.RunAsync(s ? Row3Gateway.Smoke : Row3Gateway.Full)),
 };
 if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
 {

@@ -28,7 +28,7 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
-var capabilities = TorchShardExecutor.Capabilities(profile);
+var capabilities = TorchShardExecutor.Capabilities(profile, options.Slots);
 if (options.Register)
 {
     var (deviceId, token) = await DeviceRegistrar.RegisterAsync(options.Api, options.ApiKey!, options.Name, capabilities, stop.Token);

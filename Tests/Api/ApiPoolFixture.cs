@@ -88,12 +88,12 @@ public sealed class RunningWorkers(ApiPoolFixture fixture) : IAsyncDisposable
     /// <summary>What the workers said, for the failure message of a test that timed out.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
 
-    public async Task<string> StartAsync(string name, Fault fault = Fault.None)
+    public async Task<string> StartAsync(string name, Fault fault = Fault.None, int slots = 1)
     {
         var (owner, deviceId, token) = await fixture.DeviceAsync(name);
         var kill = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        var agent = new WorkerAgent(new WorkerOptions { Api = fixture.Pool.ApiUrl, DeviceToken = token, Fault = fault, ShutdownGrace = TimeSpan.Zero },
-            TorchShardExecutor.Capabilities(fixture.Hardware), new TorchShardExecutor(fixture.Hardware), line => Log.Enqueue($"[{name}] {line}"));
+        var agent = new WorkerAgent(new WorkerOptions { Api = fixture.Pool.ApiUrl, DeviceToken = token, Fault = fault, ShutdownGrace = TimeSpan.Zero, Slots = slots },
+            TorchShardExecutor.Capabilities(fixture.Hardware, slots), new TorchShardExecutor(fixture.Hardware), line => Log.Enqueue($"[{name}] {line}"));
         _running.Add(Task.Run(() => agent.RunAsync(kill.Token)));
         Workers.Add((name, owner, deviceId, kill));
         await Pool.Eventually.UntilAsync(() => owner.DeviceAsync(deviceId), d => d.Status == "online", $"{name} coming online");

@@ -38,6 +38,29 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
     }
 
     [Fact]
+    public async Task Workers_holding_two_leases_run_them_in_turn_and_the_job_completes()
+    {
+        await using var workers = new RunningWorkers(fixture);
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++) ids.Add(await workers.StartAsync($"queued-{i}", slots: 2));
+        using var client = await fixture.ClientWithHuAsync(1);
+
+        var submitted = await client.SubmitAsync(EdgeSpecs.Training(rounds: 3, shards: 6));
+        var job = await FinishedAsync(client, submitted.JobId);
+
+        Assert.Equal("completed", job.State);
+        Assert.Equal(18, job.Progress.ShardsDone);
+        Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0], $"loss did not fall: {string.Join(", ", job.Metrics.Loss)}");
+        foreach (var (worker, id) in workers.Workers.Zip(ids))
+        {
+            var device = await worker.Owner.DeviceAsync(id);
+            Assert.Equal(2, device.Capabilities.Slots);
+            Assert.Equal(0, device.OpenLeases);
+        }
+        await fixture.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
     public async Task Faulty_worker_is_caught_unpaid_and_banned_while_the_job_completes()
     {
         await using var workers = new RunningWorkers(fixture);

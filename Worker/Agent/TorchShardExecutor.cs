@@ -12,6 +12,7 @@ public sealed class TorchShardExecutor(HardwareProfile profile) : IShardExecutor
     public ShardOutput Execute(JobSpec spec, ShardPlan shard, ReadOnlySpan<float> weights, DataSlice data) =>
         _torch.Execute(spec, shard, weights, data);
 
-    public static Huginn.Protocol.DeviceCapabilitiesDto Capabilities(HardwareProfile profile) =>
-        new(profile.Kind, profile.GpuName, profile.VramMb, Math.Round(profile.Gflops, 1), profile.CpuCores, profile.MemoryMb, profile.Runtimes, 1);
+    /// <param name="slots">Leases the worker holds at once (<see cref="WorkerOptions.Slots"/>); it runs them one at a time.</param>
+    public static Huginn.Protocol.DeviceCapabilitiesDto Capabilities(HardwareProfile profile, int slots = 1) =>
+        new(profile.Kind, profile.GpuName, profile.VramMb, Math.Round(profile.Gflops, 1), profile.CpuCores, profile.MemoryMb, profile.Runtimes, slots);
 }

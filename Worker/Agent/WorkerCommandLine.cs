@@ -16,6 +16,7 @@ public static class WorkerCommandLine
           --api-key KEY      contributor API key for --register (HUGINN_API_KEY)
           --name NAME        device name for --register (default: the machine name)
           --threads N        CPU threads for TorchSharp (default: all cores)
+          --slots N          leases held at once, run one after another (default: 2, so the next shard waits here)
           --calibrate        measure result agreement across runs and thread counts, print it, exit
           --fault KIND       TEST ONLY: wrong | noisy | lazy | stall — misbehave on purpose to exercise verification
         """;
@@ -27,6 +28,7 @@ public static class WorkerCommandLine
         string? api = environment("HUGINN_API"), token = environment("HUGINN_DEVICE_TOKEN"), apiKey = environment("HUGINN_API_KEY");
         string? name = null, fault = null;
         int? threads = null;
+        var slots = WorkerOptions.DefaultSlots;
         bool register = false, calibrate = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -42,6 +44,11 @@ public static class WorkerCommandLine
                 case "--threads":
                     if (!int.TryParse(Value(ref i), out var n) || n < 1) return (null, false, "--threads takes a positive number");
                     threads = n;
+                    break;
+                case "--slots":
+                    if (!int.TryParse(Value(ref i), out var s) || s is < 1 or > WorkerOptions.MaxSlots)
+                        return (null, false, $"--slots takes a number from 1 to {WorkerOptions.MaxSlots}");
+                    slots = s;
                     break;
                 default: return (null, false, $"unknown argument '{args[i]}'");
             }
@@ -62,6 +69,7 @@ public static class WorkerCommandLine
             Register = register,
             Name = name ?? Environment.MachineName,
             Threads = threads,
+            Slots = slots,
             Fault = parsedFault,
         }, false, null);
     }

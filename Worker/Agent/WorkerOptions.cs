@@ -10,12 +10,22 @@ public sealed record WorkerOptions
     public bool Register { get; init; }
     public string Name { get; init; } = Environment.MachineName;
     public int? Threads { get; init; }
+    /// <summary>
+    /// Leases the worker holds at once (the capabilities' slots). It still runs one shard at a time: the others wait
+    /// in its queue, so that the next shard is already here when one finishes instead of a dispatch round trip
+    /// later. Routing shares a device's GFLOP/s among its slots, so lease deadlines allow for the wait.
+    /// </summary>
+    public int Slots { get; init; } = DefaultSlots;
     /// <summary>TEST ONLY: makes this worker misbehave so that verification can be exercised end to end.</summary>
     public Fault Fault { get; init; } = Fault.None;
     /// <summary>How long Ctrl+C waits for the running shard before giving its lease back.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
     public long BlobCacheBytes { get; init; } = 512L * 1024 * 1024;
+
+    /// <summary>One shard running, one queued (docs/bench-notes/row4.md: the gap between shards is a result's trip through the pool).</summary>
+    public const int DefaultSlots = 2;
+    public const int MaxSlots = 64;
 }
 
 /// <summary>Deliberate faults, for tests and demonstrations only. An honest contributor never sets one.</summary>

@@ -94,9 +94,13 @@ public sealed class TorchExecutor
         var input = network.Input(features, batch.Length, _device);
         var loss = Loss(network.Model, network.Forward(flat, input), targets, batch.Length);
         var gradient = torch.autograd.grad([loss], [flat])[0];
+        // An explicit Scalar, disposed after the call. An implicit one (double → Scalar) is freed by its finalizer,
+        // which may run while libtorch still reads it: seen once in row 4 under heavy GC, as libtorch's
+        // "toFloat … Expected false to be true" (a Scalar of no known type).
+        using var step = (-(double)learningRate).ToScalar();
         using (torch.no_grad())
         {
-            flat.add_(gradient, -(double)learningRate);
+            flat.add_(gradient, step);
         }
         return loss.item<float>();
     }

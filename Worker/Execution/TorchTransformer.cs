@@ -58,7 +58,9 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition)
         var qkv = F.linear(x, p[$"{block}.attention.in_proj_weight"], p[$"{block}.attention.in_proj_bias"]).chunk(3, -1);
         Tensor Split(Tensor t) => t.reshape(batch, s, heads, width).transpose(1, 2);
         var (q, k, v) = (Split(qkv[0]), Split(qkv[1]), Split(qkv[2]));
-        var weights = F.softmax(q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(width)), -1);
+        // An explicit Scalar kept alive past the call (see TorchExecutor.Step).
+        using var scale = Math.Sqrt(width).ToScalar();
+        var weights = F.softmax(q.matmul(k.transpose(-2, -1)).div(scale), -1);
         var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, s, d);
         return F.linear(mixed, p[$"{block}.attention.out_proj.weight"], p[$"{block}.attention.out_proj.bias"]);
     }
