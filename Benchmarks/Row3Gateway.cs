@@ -38,7 +38,7 @@ public static class Row3Gateway
         TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(6), 64 * 1024 * 1024, 7);
 
     public static Sizes Smoke { get; } = new(20, 4, 2, 20, 2, 100, 100,
-        TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(0.5), 1024 * 1024, 2);
+        TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(0.3), 1024 * 1024, 2);
 
     /// <summary>The memory mode's device-stream queues: how many, and how often each is polled.</summary>
     private sealed record StreamSettings(int Queues, TimeSpan PollPeriod)
@@ -96,7 +96,7 @@ public static class Row3Gateway
     [
         what,
         $"{p.PerSecond:F0} assignments/s ({p.Count:N0} in {p.Window.TotalSeconds:F0} s, to {p.DistinctWorkers:N0} distinct workers); latency p50 {p.Total.P50:F0} / p99 {p.Total.P99:F0} ms",
-        $"{detail}; CPU {p.CpuCores:F2} of {Environment.ProcessorCount} cores; GC: {p.AllocatedMBps:F0} MB/s allocated, pauses {p.GcPauses.TotalMilliseconds:F0} ms ({p.Gen2Collections} gen2)",
+        $"{detail}; CPU {p.CpuCores:F2} of {Environment.ProcessorCount} cores; GC: {p.AllocatedMBps:F0} MB/s allocated, pauses {p.GcPauses.TotalMilliseconds:F0} ms in {p.Collections} collections ({p.Gen2Collections} gen2)",
         "",
     ];
 
@@ -106,7 +106,7 @@ public static class Row3Gateway
         $"p50 {p.Total.P50:F1} ms, p99 {p.Total.P99:F1} ms, max {p.Total.Max:F1} ms (n = {p.Total.Count:N0}); queue wait p50 {p.QueueWait.P50:F1} / p99 {p.QueueWait.P99:F1} ms, "
             + $"agent → Api p50 {p.AgentToApi.P50:F1} / p99 {p.AgentToApi.P99:F1} ms, Api → worker p50 {p.ApiToWorker.P50:F1} / p99 {p.ApiToWorker.P99:F1} ms",
         $"bare loopback WebSocket hop, same window: p50 {p.Probe.P50:F2} / p99 {p.Probe.P99:F1} ms (n = {p.Probe.Count:N0}); {p.PerSecond:F0} assignments/s; CPU {p.CpuCores:F2} cores; "
-            + $"GC: {p.AllocatedMBps:F0} MB/s allocated, pauses {p.GcPauses.TotalMilliseconds:F0} ms in {p.Window.TotalSeconds:F0} s ({p.Gen2Collections} gen2)",
+            + $"GC: {p.AllocatedMBps:F0} MB/s allocated, pauses {p.GcPauses.TotalMilliseconds:F0} ms in {p.Window.TotalSeconds:F0} s, {p.Collections} collections ({p.Gen2Collections} gen2)",
         $"target p99 ≤ 20 ms: {(p.Total.P99 <= 20 ? "met" : "missed")}",
     ];
 
@@ -163,7 +163,8 @@ public static class Row3Gateway
             Row3StreamClock.Stop();
             CheckWorkers(workers);
             Console.Error.WriteLine($"row 3, {streams}: {workers.Count} workers registered in {registered.TotalSeconds:F1} s, connected in {connected.TotalSeconds:F1} s; "
-                + $"{workers.Sum(w => w.Accepted)} results accepted, {fleet.InputDownloads} input blob(s) downloaded");
+                + $"{workers.Sum(w => w.Accepted)} results accepted, {fleet.InputDownloads} input blob(s) downloaded; "
+                + $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC");
             return new PoolRun(registered, connected, idle, paced, light, loaded, saturated, blob);
         }
         finally
@@ -257,7 +258,7 @@ public static class Row3Gateway
     private sealed record Phase(
         TimeSpan Window, int Count, double PerSecond, int DistinctWorkers, int Driven, double CpuCores,
         Percentiles Total, Percentiles QueueWait, Percentiles AgentToApi, Percentiles ApiToWorker, Percentiles Probe,
-        TimeSpan GcPauses, int Gen2Collections, double AllocatedMBps);
+        TimeSpan GcPauses, int Collections, int Gen2Collections, double AllocatedMBps);
 
     /// <summary>
     /// Drives load for the window and takes every assignment a worker received inside it: the count gives the
@@ -267,14 +268,15 @@ public static class Row3Gateway
     {
         var before = workers.Select(w => w.Assignments).ToArray();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var (gcPauses, gen2, allocated) = (GC.GetTotalPauseDuration(), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
+        var (gcPauses, collections, gen2, allocated) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
         var start = Stopwatch.GetTimestamp();
         // The driver keeps load on until the window closes; what is still running then finishes after it, uncounted.
         var driving = drive();
         await Task.Delay(window);
         var end = Stopwatch.GetTimestamp();
         var cpuCores = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds / Stopwatch.GetElapsedTime(start, end).TotalSeconds;
-        (gcPauses, gen2, allocated) = (GC.GetTotalPauseDuration() - gcPauses, GC.CollectionCount(2) - gen2, GC.GetTotalAllocatedBytes() - allocated);
+        (gcPauses, collections, gen2, allocated) = (GC.GetTotalPauseDuration() - gcPauses, GC.CollectionCount(0) - collections,
+            GC.CollectionCount(2) - gen2, GC.GetTotalAllocatedBytes() - allocated);
         var distinct = workers.Select((w, i) => w.Assignments - before[i]).Count(n => n > 0);
         var driven = await driving;
 
@@ -295,7 +297,7 @@ public static class Row3Gateway
         var elapsed = Stopwatch.GetElapsedTime(start, end);
         return new Phase(elapsed, count, count / elapsed.TotalSeconds, distinct, driven, cpuCores,
             Percentiles.Of(total), Percentiles.Of(queueWait), Percentiles.Of(agentToApi), Percentiles.Of(apiToWorker), probe.Between(start, end),
-            gcPauses, gen2, allocated / elapsed.TotalSeconds / 1e6);
+            gcPauses, collections, gen2, allocated / elapsed.TotalSeconds / 1e6);
     }
 
     private sealed record Idle(TimeSpan Window, double CpuCores, long Polls);
@@ -304,7 +306,7 @@ public static class Row3Gateway
     private static async Task<Idle> IdleAsync(TimeSpan window)
     {
         // Let the warm-up's last results settle first.
-        await Task.Delay(TimeSpan.FromSeconds(0.5));
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(0.5, window.TotalSeconds)));
         var polls = Row3StreamClock.Polls;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
