@@ -23,7 +23,7 @@ public sealed record WorkerOptions
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(30);
     public long BlobCacheBytes { get; init; } = 512L * 1024 * 1024;
 
-    /// <summary>One shard running, one queued (docs/bench-notes/row4.md: the gap between shards is a result's trip through the pool).</summary>
+    /// <summary>One shard running, one queued (docs/benchmarks/row4-training.md: the gap between shards is a result's trip through the pool).</summary>
     public const int DefaultSlots = 2;
     public const int MaxSlots = 64;
 }
