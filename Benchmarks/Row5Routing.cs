@@ -124,7 +124,8 @@ public static class Row5Routing
         var classes = snapshot.Partitions.Select(p => p.HardwareClass).Distinct().Count();
 
         // Background of an online fleet with no routing: watchdog refreshes, heartbeats, what they allocate.
-        var background = await IdleLoadAsync(sizes.MeasureLimit / 10);
+        // One watchdog period (every online device refreshes once), bounded by the measurement limit.
+        var background = await IdleLoadAsync(options.DeviceCheckInterval < sizes.MeasureLimit / 6 ? options.DeviceCheckInterval : sizes.MeasureLimit / 6);
 
         // Decisions, after a warm-up of each path.
         await RouteFromClientAsync(client, requests, sizes.WarmUpDecisions, 1, sizes.MeasureLimit, options);
@@ -140,7 +141,6 @@ public static class Row5Routing
         var calls = CallCounter.Stop();
         var probesPerDecision = Count(calls, "TryReserve") / (double)sequential.Timings.Count;
         var snapshotReads = Count(calls, "GetSnapshot");
-        var upsertsPerSecond = Count(calls, "Upsert") / sequential.Elapsed.TotalSeconds;
         var concurrent = await RouteFromClientAsync(client, requests, sizes.Decisions, sizes.ConcurrentCallers, sizes.MeasureLimit, options);
 
         var inSilo = new List<double>();
@@ -190,7 +190,7 @@ public static class Row5Routing
                 $"{Percentiles(sequential.Timings)} ({sequential.Timings.Count:N0} decisions, {sequential.Misses} misses; "
                     + $"{probesPerDecision:F2} partition probes and {snapshotReads} snapshot reads in all)",
                 $"relayed echo (same hops), same loop: {Percentiles(sequential.Echo)}; {sequential.Gc}; {partitionsLine}; "
-                    + $"background {upsertsPerSecond:F0} partition refreshes/s",
+                    + $"background {background.RefreshesPerSecond:F0} partition refreshes/s",
                 Target(sequential.Timings),
             ],
             [
@@ -320,14 +320,16 @@ public static class Row5Routing
     }
 
     /// <summary>What the process allocates per second, and how often it collects, while nothing is routed.</summary>
-    private static async Task<(double BytesPerSecond, double GcsPerSecond)> IdleLoadAsync(TimeSpan duration)
+    private static async Task<(double BytesPerSecond, double GcsPerSecond, double RefreshesPerSecond)> IdleLoadAsync(TimeSpan duration)
     {
+        CallCounter.Start();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var gcs = GC.CollectionCount(0);
         var clock = Stopwatch.StartNew();
         await Task.Delay(duration);
         var seconds = clock.Elapsed.TotalSeconds;
-        return ((GC.GetTotalAllocatedBytes(precise: true) - allocated) / seconds, (GC.CollectionCount(0) - gcs) / seconds);
+        var calls = CallCounter.Stop();
+        return ((GC.GetTotalAllocatedBytes(precise: true) - allocated) / seconds, (GC.CollectionCount(0) - gcs) / seconds, Count(calls, "Upsert") / seconds);
     }
 
     /// <summary>Partitions report to the directory as devices join; waits until it counts them all.</summary>
@@ -504,7 +506,7 @@ public static class Row5Routing
         for (var i = 0; i < scans; i++)
         {
             var request = requests[i % requests.Length];
-            var classes = ShardRouterGrain.OrderedClasses(snapshot, request, options);
+            var classes = ShardRouterGrain.OrderedClasses(snapshot, request, options).ToList();
             if (classes.Count == 0) continue;
             var key = classes[0][random.Next(classes[0].Count)].PartitionKey;
             for (var pass = 0; pass < 2; pass++)
