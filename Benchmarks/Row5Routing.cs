@@ -50,7 +50,10 @@ public static class Row5Routing
 
     public static async Task<List<string[]>> RunAsync(Sizes sizes)
     {
+        // Default pool rules; ROW5_PARTITIONS_PER_CLASS overrides the partition count (to see denser partitions).
         var options = new PoolOptions();
+        if (int.TryParse(Environment.GetEnvironmentVariable("ROW5_PARTITIONS_PER_CLASS"), out var partitionsPerClass) && partitionsPerClass > 0)
+            options.PartitionsPerClass = partitionsPerClass;
         // Every string and record of the fleet is made before the first heap reading, so it is in every baseline.
         var fleet = new Row5RoutingFleet(sizes.Registered, seed: 5);
         var warmUpFleet = new Row5RoutingFleet(Math.Max(100, sizes.Registered / 50), seed: 6);
@@ -61,7 +64,7 @@ public static class Row5Routing
         var historyLeases = history.Select(_ => Enumerable.Range(0, sizes.HistoryVerdicts).Select(_ => Row5RoutingFleet.Id(historyRandom)).ToArray()).ToList();
         var requests = fleet.Requests(4_096, online, seed: 8);
 
-        await using var cluster = await Row5RoutingCluster.StartAsync(_ => { });
+        await using var cluster = await Row5RoutingCluster.StartAsync(o => o.PartitionsPerClass = options.PartitionsPerClass);
         var client = cluster.Client;
         var phases = Stopwatch.StartNew();
 
