@@ -33,13 +33,14 @@ public static class Row5Routing
         int HistoryBlobs,
         int SetupConcurrency,
         int ColdScans,
+        TimeSpan OnlineSpread,
         TimeSpan SetupLimit,
         TimeSpan MeasureLimit);
 
-    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64, 400,
+    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64, 400, TimeSpan.FromSeconds(5),
         TimeSpan.FromSeconds(150), TimeSpan.FromSeconds(30));
 
-    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32, 40,
+    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32, 40, TimeSpan.Zero,
         TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
 
     /// <summary>The Api's heartbeat interval (ApiOptions.HeartbeatInterval): what keeps online devices online.</summary>
@@ -115,7 +116,9 @@ public static class Row5Routing
         var heapAfterVerdicts = SettledHeap();
 
         // (3) Online and idle: activation, watchdog timer, partition entry, directory summary.
-        var goOnline = await ForEachAsync(online, sizes.SetupConcurrency, sizes.SetupLimit, "heartbeats", d => HeartbeatAsync(client, d, d.CachedBlobIds));
+        // Spread over one watchdog period, so that the devices' refreshes are spread as in a pool that grew over time.
+        var goOnline = await ForEachAsync(online, sizes.SetupConcurrency, sizes.SetupLimit, "heartbeats", d => HeartbeatAsync(client, d, d.CachedBlobIds),
+            sizes.OnlineSpread);
         await WaitForOnlineAsync(client, online.Count, sizes.SetupLimit);
         using var stopHeartbeats = new CancellationTokenSource();
         var heartbeats = KeepHeartbeatingAsync(client, online, stopHeartbeats.Token);
@@ -542,8 +545,12 @@ public static class Row5Routing
         CachedBlobIds = device.CachedBlobIds,
     };
 
-    /// <summary>Runs <paramref name="action"/> over the items with a fixed number in flight; fails past the time limit.</summary>
-    private static async Task<TimeSpan> ForEachAsync<T>(IReadOnlyList<T> items, int concurrency, TimeSpan limit, string what, Func<T, Task> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> over the items with a fixed number in flight, item i not before i/n of
+    /// <paramref name="spread"/>; fails past the time limit.
+    /// </summary>
+    private static async Task<TimeSpan> ForEachAsync<T>(
+        IReadOnlyList<T> items, int concurrency, TimeSpan limit, string what, Func<T, Task> action, TimeSpan spread = default)
     {
         var next = -1;
         var clock = Stopwatch.StartNew();
@@ -553,6 +560,8 @@ public static class Row5Routing
             while ((i = Interlocked.Increment(ref next)) < items.Count)
             {
                 if (clock.Elapsed > limit) throw new TimeoutException($"{what}: not done within {limit} ({i:N0} of {items.Count:N0} started)");
+                var due = spread * i / items.Count;
+                if (clock.Elapsed < due) await Task.Delay(due - clock.Elapsed);
                 await action(items[i]);
             }
         }));
