@@ -33,13 +33,14 @@ public static class Row5Routing
         int HistoryBlobs,
         int SetupConcurrency,
         int ColdScans,
+        TimeSpan OnlineSpread,
         TimeSpan SetupLimit,
         TimeSpan MeasureLimit);
 
-    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64, 400,
+    public static Sizes Full { get; } = new(100_000, 10_000, 20_000, 2_000, 16, 1_000, 50, 16, 64, 400, TimeSpan.FromSeconds(5),
         TimeSpan.FromSeconds(150), TimeSpan.FromSeconds(30));
 
-    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32, 40,
+    public static Sizes Smoke { get; } = new(2_000, 200, 500, 100, 16, 40, 10, 16, 32, 40, TimeSpan.Zero,
         TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
 
     /// <summary>The Api's heartbeat interval (ApiOptions.HeartbeatInterval): what keeps online devices online.</summary>
@@ -50,7 +51,10 @@ public static class Row5Routing
 
     public static async Task<List<string[]>> RunAsync(Sizes sizes)
     {
+        // Default pool rules; ROW5_PARTITIONS_PER_CLASS overrides the partition count (to see denser partitions).
         var options = new PoolOptions();
+        if (int.TryParse(Environment.GetEnvironmentVariable("ROW5_PARTITIONS_PER_CLASS"), out var partitionsPerClass) && partitionsPerClass > 0)
+            options.PartitionsPerClass = partitionsPerClass;
         // Every string and record of the fleet is made before the first heap reading, so it is in every baseline.
         var fleet = new Row5RoutingFleet(sizes.Registered, seed: 5);
         var warmUpFleet = new Row5RoutingFleet(Math.Max(100, sizes.Registered / 50), seed: 6);
@@ -61,7 +65,7 @@ public static class Row5Routing
         var historyLeases = history.Select(_ => Enumerable.Range(0, sizes.HistoryVerdicts).Select(_ => Row5RoutingFleet.Id(historyRandom)).ToArray()).ToList();
         var requests = fleet.Requests(4_096, online, seed: 8);
 
-        await using var cluster = await Row5RoutingCluster.StartAsync(_ => { });
+        await using var cluster = await Row5RoutingCluster.StartAsync(o => o.PartitionsPerClass = options.PartitionsPerClass);
         var client = cluster.Client;
         var phases = Stopwatch.StartNew();
 
@@ -112,7 +116,9 @@ public static class Row5Routing
         var heapAfterVerdicts = SettledHeap();
 
         // (3) Online and idle: activation, watchdog timer, partition entry, directory summary.
-        var goOnline = await ForEachAsync(online, sizes.SetupConcurrency, sizes.SetupLimit, "heartbeats", d => HeartbeatAsync(client, d, d.CachedBlobIds));
+        // Spread over one watchdog period, so that the devices' refreshes are spread as in a pool that grew over time.
+        var goOnline = await ForEachAsync(online, sizes.SetupConcurrency, sizes.SetupLimit, "heartbeats", d => HeartbeatAsync(client, d, d.CachedBlobIds),
+            sizes.OnlineSpread);
         await WaitForOnlineAsync(client, online.Count, sizes.SetupLimit);
         using var stopHeartbeats = new CancellationTokenSource();
         var heartbeats = KeepHeartbeatingAsync(client, online, stopHeartbeats.Token);
@@ -539,8 +545,12 @@ public static class Row5Routing
         CachedBlobIds = device.CachedBlobIds,
     };
 
-    /// <summary>Runs <paramref name="action"/> over the items with a fixed number in flight; fails past the time limit.</summary>
-    private static async Task<TimeSpan> ForEachAsync<T>(IReadOnlyList<T> items, int concurrency, TimeSpan limit, string what, Func<T, Task> action)
+    /// <summary>
+    /// Runs <paramref name="action"/> over the items with a fixed number in flight, item i not before i/n of
+    /// <paramref name="spread"/>; fails past the time limit.
+    /// </summary>
+    private static async Task<TimeSpan> ForEachAsync<T>(
+        IReadOnlyList<T> items, int concurrency, TimeSpan limit, string what, Func<T, Task> action, TimeSpan spread = default)
     {
         var next = -1;
         var clock = Stopwatch.StartNew();
@@ -550,6 +560,8 @@ public static class Row5Routing
             while ((i = Interlocked.Increment(ref next)) < items.Count)
             {
                 if (clock.Elapsed > limit) throw new TimeoutException($"{what}: not done within {limit} ({i:N0} of {items.Count:N0} started)");
+                var due = spread * i / items.Count;
+                if (clock.Elapsed < due) await Task.Delay(due - clock.Elapsed);
                 await action(items[i]);
             }
         }));
