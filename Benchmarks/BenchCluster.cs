@@ -24,9 +24,14 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public IClusterClient Client => _cluster.Client;
 
+    /// <summary>The silo's services (its serializers and storage options).</summary>
+    public IServiceProvider SiloServices => _cluster.Silos[0].ServiceProvider;
+
     /// <param name="configure">Pool rules for this run.</param>
     /// <param name="postgresConnectionString">Huginn:Storage=postgres on this database (state, reminders, streams); in memory when null.</param>
-    public static async Task<BenchCluster> StartAsync(Action<PoolOptions> configure, string? postgresConnectionString = null)
+    /// <param name="configureSilo">A row's own additions to the silo (log levels, timing filters).</param>
+    public static async Task<BenchCluster> StartAsync(Action<PoolOptions> configure, string? postgresConnectionString = null,
+        Action<ISiloBuilder>? configureSilo = null)
     {
         var settings = new Dictionary<string, string?>();
         if (postgresConnectionString is not null)
@@ -43,6 +48,7 @@ public sealed class BenchCluster : IAsyncDisposable
             silo.AddHuginnSilo(configuration);
             silo.Services.Configure(configure);
             silo.AddIncomingGrainCallFilter<CallCounter>();
+            configureSilo?.Invoke(silo);
         });
         builder.ConfigureClient(client =>
         {

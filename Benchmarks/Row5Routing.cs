@@ -7,6 +7,7 @@ using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Routing;
 using Huginn.Grains.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -65,7 +66,12 @@ public static class Row5Routing
         var historyLeases = history.Select(_ => Enumerable.Range(0, sizes.HistoryVerdicts).Select(_ => Row5RoutingFleet.Id(historyRandom)).ToArray()).ToList();
         var requests = fleet.Requests(4_096, online, seed: 8);
 
-        await using var cluster = await Row5RoutingCluster.StartAsync(o => o.PartitionsPerClass = options.PartitionsPerClass);
+        // Information logs off: 10,000 devices coming online would log 10,000 lines, which is not what routing costs.
+        await using var cluster = await BenchCluster.StartAsync(o => o.PartitionsPerClass = options.PartitionsPerClass, configureSilo: silo =>
+        {
+            silo.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+            silo.AddIncomingGrainCallFilter<Row5TurnTimer>();
+        });
         var client = cluster.Client;
         var phases = Stopwatch.StartNew();
 
