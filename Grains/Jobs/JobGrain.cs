@@ -205,7 +205,11 @@ public sealed partial class JobGrain(
         var recorded = Task.WhenAll(verdicts.GroupBy(v => v.DeviceId).Select(RecordVerdictsAsync));
         await Task.WhenAll(paid, recorded);
 
-        if (await paid) S.TransferOutbox.RemoveAll(t => transfers.Any(sent => ReferenceEquals(sent, t)));
+        if (await paid)
+        {
+            var sent = transfers.ToHashSet(ReferenceEqualityComparer.Instance);
+            S.TransferOutbox.RemoveAll(sent.Contains);
+        }
         var done = (await recorded).SelectMany(r => r).ToHashSet(ReferenceEqualityComparer.Instance);
         S.VerdictOutbox.RemoveAll(done.Contains);
         await state.WriteStateAsync();
