@@ -32,7 +32,6 @@ public sealed class Row3Direct(IClusterClient cluster, IReadOnlyList<string> dev
             JobId = "row3-direct",
             Spec = template.Spec,
             Shard = template.Shard,
-            Weights = [],
             WeightsBlobId = template.WeightsBlobId,
             Deadline = DateTimeOffset.UtcNow.AddHours(1),
             PriceMicroHu = template.PriceMicroHu,

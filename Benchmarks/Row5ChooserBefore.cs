@@ -17,8 +17,8 @@ public static class Row5ChooserBefore
         foreach (var entry in entries)
         {
             if (!IsCandidate(entry, request)) continue;
-            var expected = ShardTiming.ExpectedSeconds(request.Requirement.Flops, entry.Gflops, entry.Slots, options);
-            if (ShardTiming.LeaseDuration(expected, options) > request.MaxDuration) continue;
+            var expected = Huginn.Grains.Rules.Routing.ExpectedSeconds(request.Requirement.Flops, entry.Gflops, entry.Slots, options);
+            if (Huginn.Grains.Rules.Routing.LeaseDuration(expected, options) > request.MaxDuration) continue;
 
             var load = 1.0 + (double)entry.BusySlots / entry.Slots;
             var score = expected * load / Math.Max(entry.Reliability, 0.01);

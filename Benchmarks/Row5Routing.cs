@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using System.Diagnostics;
 using System.Runtime;
 using Huginn.Grains;
@@ -229,7 +230,7 @@ public static class Row5Routing
             [
                 "5: decision CPU alone (class ordering + partition scans as the router and partition do them, no messaging)",
                 $"{Percentiles(cpu.Timings)}; {cpu.BytesPerDecision:N0} B allocated/decision, of which class ordering {cpu.OrderingBytes:N0} B",
-                $"DeviceChooser.Choose over the largest partition ({cpu.LargestPartition} devices): {Percentiles(cpu.ChooseLargest)}, "
+                $"Routing.Choose over the largest partition ({cpu.LargestPartition} devices): {Percentiles(cpu.ChooseLargest)}, "
                     + $"{cpu.ChooseBytes:N0} B allocated",
                 "part of the above",
             ],
@@ -450,7 +451,7 @@ public static class Row5Routing
             var request = requests[i % requests.Length];
             var started = Stopwatch.GetTimestamp();
             var found = false;
-            foreach (var candidates in ShardRouterGrain.OrderedClasses(snapshot, request, options))
+            foreach (var candidates in Routing.OrderClasses(snapshot, request, options))
             {
                 var start = random.Next(candidates.Count);
                 var probes = Math.Min(candidates.Count, options.PartitionProbesPerClass);
@@ -459,7 +460,7 @@ public static class Row5Routing
                     var devices = partitions[candidates[(start + p) % candidates.Count].PartitionKey];
                     var cutoff = DateTimeOffset.UtcNow - 3 * options.HeartbeatTimeout;
                     _ = devices.Where(d => d.Value.SeenAt < cutoff).Select(d => d.Key).ToList();
-                    found = DeviceChooser.Choose(devices.Values.Select(d => d.Entry), request, options) is not null;
+                    found = Routing.Choose(devices.Values.Select(d => d.Entry), request, options) is not null;
                 }
                 if (found) break;
             }
@@ -471,7 +472,7 @@ public static class Row5Routing
         allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (var i = 0; i < decisions; i++)
         {
-            foreach (var _ in ShardRouterGrain.OrderedClasses(snapshot, requests[i % requests.Length], options)) { }
+            foreach (var _ in Routing.OrderClasses(snapshot, requests[i % requests.Length], options)) { }
         }
         var orderingBytes = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)decisions;
 
@@ -481,7 +482,7 @@ public static class Row5Routing
         for (var i = 0; i < decisions; i++)
         {
             var started = Stopwatch.GetTimestamp();
-            DeviceChooser.Choose(largest, requests[i % requests.Length], options);
+            Routing.Choose(largest, requests[i % requests.Length], options);
             chooseLargest.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
         }
         var chooseBytes = (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore) / (double)decisions;
@@ -518,7 +519,7 @@ public static class Row5Routing
         for (var i = 0; i < scans; i++)
         {
             var request = requests[i % requests.Length];
-            var classes = ShardRouterGrain.OrderedClasses(snapshot, request, options).ToList();
+            var classes = Routing.OrderClasses(snapshot, request, options).ToList();
             if (classes.Count == 0) continue;
             var key = classes[0][random.Next(classes[0].Count)].PartitionKey;
             for (var pass = 0; pass < 2; pass++)
@@ -529,7 +530,7 @@ public static class Row5Routing
                 var started = Stopwatch.GetTimestamp();
                 _ = old
                     ? Row5ChooserBefore.Choose(unsorted[key].Values.Select(d => d.Entry), request, options)
-                    : DeviceChooser.Choose(partitions[key].Values.Select(d => d.Entry), request, options);
+                    : Routing.Choose(partitions[key].Values.Select(d => d.Entry), request, options);
                 (old ? before : now).Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             }
         }

@@ -137,7 +137,7 @@ public sealed class SimDevice(IClusterClient client, string deviceId, string own
         var spec = assignment.Spec;
         var shard = assignment.Shard;
         var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
-        var weights = assignment.Weights;
+        float[]? weights = [];
         if (assignment.WeightsBlobId is { } blobId && !_blobs.TryGetValue(blobId, out weights))
         {
             weights = WeightsFormat.FromBytes((await client.GetGrain<IBlobGrain>(blobId).GetAsync())!);

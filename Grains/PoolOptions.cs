@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using Huginn.Workloads;
 
 namespace Huginn.Grains;

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Huginn.Api.Access;
 using Huginn.Grains.Interfaces.Access;
 using Huginn.Grains.Interfaces.Jobs;
-using Huginn.Grains.Interfaces.Pool;
 using Huginn.Workloads;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -56,7 +55,7 @@ public static class JobsApi
             {
                 // A retry: the job exists already (or its first submission is still being answered).
                 var existing = await grains.GetGrain<IJobGrain>(claimed).GetAsync();
-                if (existing is not null) return Results.Accepted($"/v1/jobs/{claimed}", new SubmitJobResponse(claimed, await DescribeAsync(existing.Estimate, existing.Spec, grains)));
+                if (existing is not null) return Results.Accepted($"/v1/jobs/{claimed}", new SubmitJobResponse(claimed, Quote(existing)));
                 jobId = claimed;
             }
         }
@@ -66,18 +65,15 @@ public static class JobsApi
         return result.Refusal switch
         {
             JobRefusal.None or JobRefusal.AlreadyExists when result.Job is not null =>
-                Results.Accepted($"/v1/jobs/{jobId}", new SubmitJobResponse(jobId, await DescribeAsync(result.Job.Estimate, result.Job.Spec, grains))),
+                Results.Accepted($"/v1/jobs/{jobId}", new SubmitJobResponse(jobId, Quote(result.Job))),
             JobRefusal.InsufficientBalance => Results.Problem(title: "insufficient balance",
                 detail: string.Join("; ", result.Errors.Select(e => e.Reason)), statusCode: StatusCodes.Status402PaymentRequired),
             _ => Problems.Invalid(result.Errors),
         };
     }
 
-    private static async Task<EstimateResponse> DescribeAsync(CostEstimate cost, JobSpec spec, IGrainFactory grains)
-    {
-        var now = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
-        return Describe(cost, now.EtaSeconds, now.EurPerHu);
-    }
+    /// <summary>The estimate the job was priced at when it was submitted (priced once, in the job grain).</summary>
+    private static EstimateResponse Quote(JobView job) => Describe(job.Estimate, job.EstimatedEtaSeconds, job.EurPerHu);
 
     private static async Task<IResult> GetAsync(string jobId, HttpContext context, IGrainFactory grains)
     {

@@ -202,8 +202,7 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
         if (result.ValueCount < 0 || result.ByteCount < 0 || (long)result.ValueCount * 4 + result.ByteCount != payload.Length)
         {
             // The lease is spent: a malformed answer is an answer, and the device grain counts it against the device.
-            // A non-finite value never matches the expected shape, so the grain records it as malformed.
-            var receipt = await Device.SubmitResultAsync(new ShardResult(result.LeaseId, new ShardOutput([float.NaN], [], double.NaN, 0)));
+            var receipt = await Device.RejectResultAsync(result.LeaseId, "payload size does not match the header");
             await _frames.SendAsync(new ReceiptMessage(result.LeaseId, Receipt(receipt)), cancellationToken);
             return await RefuseAsync("payload_size_mismatch",
                 $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", result.LeaseId, cancellationToken);

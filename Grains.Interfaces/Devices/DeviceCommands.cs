@@ -17,8 +17,7 @@ public sealed record ShardAssignment : DeviceCommand
     [Id(1)] public required string JobId { get; init; }
     [Id(2)] public required JobSpec Spec { get; init; }
     [Id(3)] public required ShardPlan Shard { get; init; }
-    /// <summary>Round weights (train) or model weights (infer), flat in the registry's layout order; empty for prep.</summary>
-    [Id(4)] public required float[] Weights { get; init; }
+    // Id 4 carried the weights inline; they travel as a blob (WeightsBlobId). Do not reuse 4.
     [Id(5)] public required DateTimeOffset Deadline { get; init; }
     /// <summary>What the shard pays when its result is accepted, so the worker can show it.</summary>
     [Id(6)] public required long PriceMicroHu { get; init; }

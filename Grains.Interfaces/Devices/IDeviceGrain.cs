@@ -45,6 +45,13 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("submit-result")]
     Task<ResultReceipt> SubmitResultAsync(ShardResult result);
 
+    /// <summary>
+    /// The edge refused a result for this lease on its face (its payload did not match its header): the lease is
+    /// spent and counted against the device like a malformed result. NotLeased when the lease is not open here.
+    /// </summary>
+    [Alias("reject-result")]
+    Task<ResultReceipt> RejectResultAsync(string leaseId, string reason);
+
     /// <summary>Closes a lease from the job's side (expired, job ended) and tells the device to stop.</summary>
     [Alias("end-lease")]
     Task EndLeaseAsync(string leaseId, LeaseEndReason reason);

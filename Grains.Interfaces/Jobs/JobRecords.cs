@@ -80,6 +80,9 @@ public sealed record JobView
     /// <summary>Devices caught returning invalid results while running this job.</summary>
     [Id(12)] public required string[] DevicesCaught { get; init; }
     [Id(13)] public required JobSpec Spec { get; init; }
+    /// <summary>The estimate's ETA and HU price as quoted at submission: a job is priced once, then never again.</summary>
+    [Id(14)] public double EstimatedEtaSeconds { get; init; }
+    [Id(15)] public decimal EurPerHu { get; init; }
 
     public bool IsFinished => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
 }

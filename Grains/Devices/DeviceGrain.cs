@@ -3,6 +3,7 @@ using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
 using Huginn.Grains.Interfaces.Routing;
+using Huginn.Grains.Rules;
 using Huginn.Workloads;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -119,6 +120,10 @@ public sealed class DeviceGrain(
         var capabilities = S.Capabilities;
         if (S.Status != DeviceStatus.Online || capabilities is null || S.OpenLeases.Count >= capabilities.Slots)
         {
+            // The router reserved a slot on a stale entry: correct it (which gives the slot back), so that the job
+            // never has to know which partition a device lives in.
+            if (S.Status == DeviceStatus.Online && capabilities is not null) await RefreshSlotsAsync();
+            else if (capabilities is not null) await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
             return new LeaseOffer(false, 1.0);
         }
         var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
@@ -137,21 +142,34 @@ public sealed class DeviceGrain(
         }
         await state.WriteStateAsync();
         await RefreshSlotsAsync();
-        var job = GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId);
         if (!OutputShape.Matches(result.Output, lease.ExpectedValues, lease.ExpectedBytes))
         {
-            logger.LogWarning("Device {DeviceId} sent a malformed result for {Shard}", DeviceId, lease.Shard);
-            await job.LeaseLostAsync(result.LeaseId, DeviceId, LeaseEndReason.Completed, malformed: true);
-            return ResultReceipt.Malformed;
+            return await LoseAsMalformedAsync(result.LeaseId, lease, "wrong size or non-finite values");
         }
-        await job.DeliverResultAsync(result.LeaseId, DeviceId, result.Output);
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).DeliverResultAsync(result.LeaseId, DeviceId, result.Output);
         return ResultReceipt.Accepted;
+    }
+
+    public async Task<ResultReceipt> RejectResultAsync(string leaseId, string reason)
+    {
+        if (S.Status == DeviceStatus.Banned || !S.OpenLeases.Remove(leaseId, out var lease)) return ResultReceipt.NotLeased;
+        await state.WriteStateAsync();
+        await RefreshSlotsAsync();
+        return await LoseAsMalformedAsync(leaseId, lease, reason);
+    }
+
+    /// <summary>A malformed answer is an answer: the lease is spent, and the job counts it as an invalid verdict (Slashing).</summary>
+    private async Task<ResultReceipt> LoseAsMalformedAsync(string leaseId, OpenLease lease, string reason)
+    {
+        logger.LogWarning("Device {DeviceId} sent a malformed result for {Shard}: {Reason}", DeviceId, lease.Shard, reason);
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Completed, malformed: true);
+        return ResultReceipt.Malformed;
     }
 
     public async Task EndLeaseAsync(string leaseId, LeaseEndReason reason)
     {
         if (!S.OpenLeases.Remove(leaseId)) return;
-        if (reason == LeaseEndReason.Expired) S.Record = S.Record with { Expired = S.Record.Expired + 1 };
+        if (reason == LeaseEndReason.Expired) S.Record = Slashing.LeasesLost(S.Record, 1);
         await state.WriteStateAsync();
         if (S.Status == DeviceStatus.Online)
         {
@@ -163,29 +181,20 @@ public sealed class DeviceGrain(
     public async Task RecordVerdictAsync(VerdictNotice notice)
     {
         if (!S.TryApplyVerdict(notice.LeaseId)) return;
-        var record = S.Record;
-        S.Record = notice.Verdict switch
-        {
-            Verdict.Verified => record with { Verified = record.Verified + 1, VerifiedSinceInvalid = record.VerifiedSinceInvalid + 1 },
-            Verdict.Invalid => record with { Invalid = record.Invalid + 1, VerifiedSinceInvalid = 0 },
-            Verdict.Unaudited => record with { Unaudited = record.Unaudited + 1 },
-            Verdict.Disputed => record with { Disputed = record.Disputed + 1 },
-            _ => record,
-        };
+        S.Record = Slashing.Apply(S.Record, notice.Verdict);
         await state.WriteStateAsync();
 
-        if (notice.Verdict == Verdict.Invalid)
+        var effects = Slashing.Consequences(DeviceId, S.Record, notice.Verdict, S.Status == DeviceStatus.Banned, _options);
+        if (effects.ForfeitTransferId is { } forfeitId)
         {
-            // Retroactive slashing: pay for this device's unaudited work is forfeited too.
-            var forfeited = await GrainFactory.GetGrain<IAccountGrain>(S.OwnerAccountId)
-                .ForfeitPendingAsync(DeviceId, $"forfeit:{DeviceId}:{S.Record.Invalid}", SystemAccounts.Slashed);
+            var forfeited = await GrainFactory.GetGrain<IAccountGrain>(S.OwnerAccountId).ForfeitPendingAsync(DeviceId, forfeitId, SystemAccounts.Slashed);
             logger.LogWarning("Device {DeviceId} returned an invalid result for {Shard}; forfeited {Forfeited} micro-HU pending",
                 DeviceId, notice.Shard, forfeited);
-            if (S.Record.Invalid >= _options.BanAfterInvalidVerdicts && S.Status != DeviceStatus.Banned)
-            {
-                await BanAsync();
-                return;
-            }
+        }
+        if (effects.Ban)
+        {
+            await BanAsync();
+            return;
         }
         // An unaudited verdict moves neither reliability nor the audit rate: nothing routing sees has changed.
         if (S.Status == DeviceStatus.Online && notice.Verdict != Verdict.Unaudited) await RefreshSlotsAsync();
@@ -204,7 +213,7 @@ public sealed class DeviceGrain(
         if (wasOnline) await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
         // A ban forfeits everything still pending, whatever it was earned on.
         await GrainFactory.GetGrain<IAccountGrain>(S.OwnerAccountId)
-            .ForfeitPendingAsync(DeviceId, $"forfeit:{DeviceId}:ban", SystemAccounts.Slashed);
+            .ForfeitPendingAsync(DeviceId, Slashing.BanForfeitTransferId(DeviceId), SystemAccounts.Slashed);
     }
 
     private async Task GoOfflineAsync(LeaseEndReason reason)
@@ -225,7 +234,7 @@ public sealed class DeviceGrain(
     {
         var leases = S.OpenLeases.ToArray();
         S.OpenLeases.Clear();
-        if (reason == LeaseEndReason.DeviceOffline) S.Record = S.Record with { Expired = S.Record.Expired + leases.Length };
+        if (reason == LeaseEndReason.DeviceOffline) S.Record = Slashing.LeasesLost(S.Record, leases.Length);
         foreach (var (leaseId, lease) in leases)
         {
             await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, reason, malformed: false);

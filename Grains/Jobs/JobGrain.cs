@@ -3,6 +3,8 @@ using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
 using Huginn.Grains.Interfaces.Pool;
+using Huginn.Grains.Interfaces.Verification;
+using Huginn.Grains.Rules;
 using Huginn.Workloads;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,13 +12,13 @@ using Microsoft.Extensions.Options;
 namespace Huginn.Grains.Jobs;
 
 /// <summary>
-/// One client job. This file holds its lifecycle (submit, cancel, finish, the sweep timer, the outboxes);
-/// JobGrain.Dispatch.cs routes shards and keeps leases, JobGrain.Settlement.cs turns results and verdicts
-/// into accepted work, payments and rounds. The three parts share one state and one turn at a time.
-/// Every decision is persisted before it is acted on, and every action (transfer, verdict) is idempotent,
-/// so a crash at any point replays, never repeats.
+/// One client job. It persists the job's state and performs what the rules decide: the round's transitions
+/// (<see cref="Round"/>), leases (<see cref="ShardDispatcher"/>), verification (<see cref="Verification"/>, applied
+/// by the verification grain), money (<see cref="Payment"/>, applied through <see cref="JobOutbox"/>). Every decision
+/// is persisted before it is acted on, and every action (transfer, verdict) is idempotent, so a crash at any point
+/// replays, never repeats.
 /// </summary>
-public sealed partial class JobGrain(
+public sealed class JobGrain(
     [PersistentState("job", StorageNames.State)] IPersistentState<JobState> state,
     IOptions<PoolOptions> options,
     [FromKeyedServices(PoolClock.Key)] TimeProvider time,
@@ -25,29 +27,37 @@ public sealed partial class JobGrain(
     private const string KeepAliveReminder = "job-keepalive";
     private readonly PoolOptions _options = options.Value;
     private IGrainTimer? _sweepTimer;
-
     private JobPlan? _plan;
 
+    /// <summary>Results that arrived since the last batch, in arrival order. Memory only: see <see cref="DeliverResultAsync"/>.</summary>
+    private readonly List<ArrivedResult> _arrived = [];
+    private IGrainTimer? _batchTimer;
+
+    private sealed record ArrivedResult(string LeaseId, string DeviceId, ShardOutput Output);
+
     private JobState S => state.State;
+    private Round Current => S.Current;
 
     /// <summary>The spec's plan, derived once per activation: planning validates the spec, which is not per-shard work.</summary>
     private JobPlan Plan => _plan ??= JobPlanner.Plan(S.Spec!);
     private string JobId => this.GetPrimaryKeyString();
+    private bool IsActive => S.Status is JobStatus.Funding or JobStatus.Queued or JobStatus.Running;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (!S.Exists) return;
         if (IsActive) StartSweeping();
-        if (S.TransferOutbox.Count > 0 || S.VerdictOutbox.Count > 0) await FlushOutboxesAsync();
+        await FlushOutboxesAsync();
     }
 
-    private bool IsActive => S.Status is JobStatus.Funding or JobStatus.Queued or JobStatus.Running;
+    private ShardDispatcher? _dispatcher;
+    private ShardDispatcher Dispatcher => _dispatcher ??= new ShardDispatcher(GrainFactory, _options, time, logger);
 
     public async Task<JobSubmissionResult> SubmitAsync(JobSubmission submission)
     {
         if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
 
-        // Validation, and whether any device online could run it at all: refused now, not discovered later.
+        // Validation, whether any device online could run it at all, and its price: once, here. Refused now, not discovered later.
         var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
         var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, submission.Spec, submission.ClientAccountId);
@@ -55,12 +65,9 @@ public sealed partial class JobGrain(
 
         var spec = submission.Spec;
         var plan = JobPlanner.Plan(spec);
-        var estimate = priced.Cost!;
         var price = Pricing.ShardPriceMicroHu(plan.FlopsPerShard, _options.Pricing);
-        var reserve = price + Pricing.FeeMicroHu(price, _options.Pricing);
-        // Without maxHu the escrow is the bound, not the expectation: every shard audited plus the tie-break
-        // allowance, so a run with more audits than expected does not stop for money. The rest is refunded.
-        var budget = submission.MaxMicroHu ?? Pricing.Estimate(plan, expectedAuditFraction: 1.0, _options.Pricing).TotalMicroHu;
+        var budget = Payment.EscrowBudget(plan, submission.MaxMicroHu, _options.Pricing);
+        var reserve = Payment.ReservePerLease(price, _options.Pricing);
         if (budget < reserve)
         {
             return new JobSubmissionResult(null,
@@ -71,7 +78,9 @@ public sealed partial class JobGrain(
         S.Status = JobStatus.Funding;
         S.OwnerAccountId = submission.ClientAccountId;
         S.Spec = spec;
-        S.Estimate = estimate;
+        S.Estimate = priced.Cost;
+        S.EstimatedEtaSeconds = priced.EtaSeconds;
+        S.EurPerHu = priced.EurPerHu;
         S.EscrowMicroHu = budget;
         S.ShardPriceMicroHu = price;
         S.Rounds = plan.Rounds;
@@ -81,15 +90,8 @@ public sealed partial class JobGrain(
         await state.WriteStateAsync();
 
         await GrainFactory.GetGrain<IAccountGrain>(SystemAccounts.Escrow(JobId)).OpenAsync(AccountKind.Escrow);
-        var funded = await GrainFactory.GetGrain<IAccountGrain>(submission.ClientAccountId).TransferAsync(new Transfer
-        {
-            TransferId = $"escrow:{JobId}",
-            From = submission.ClientAccountId,
-            To = SystemAccounts.Escrow(JobId),
-            AmountMicroHu = budget,
-            Kind = TransferKind.Escrow,
-            JobId = JobId,
-        });
+        var funded = await GrainFactory.GetGrain<IAccountGrain>(submission.ClientAccountId)
+            .TransferAsync(Payment.Escrow(JobId, submission.ClientAccountId, budget));
         if (funded is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
         {
             await state.ClearStateAsync();
@@ -107,15 +109,6 @@ public sealed partial class JobGrain(
             JobId, spec.Kind, S.Rounds, S.ShardsPerRound, budget);
         await DispatchAsync();
         return new JobSubmissionResult(View(), [], JobRefusal.None);
-    }
-
-    /// <summary>Tells the pool's queue what is left: at submission, at each round, and at the end.</summary>
-    private Task ReportLoadAsync()
-    {
-        var remaining = IsActive ? (S.Rounds - S.Round) * S.ShardsPerRound - S.Shards.Values.Count(s => s.Done) : 0;
-        var flopsPerShard = S.Spec is null ? 0 : Plan.FlopsPerShard;
-        return GrainFactory.GetGrain<IPoolLoadGrain>(IPoolLoadGrain.Key)
-            .ReportAsync(new JobLoad(JobId, Math.Max(0, remaining), (double)remaining * flopsPerShard, IsActive && remaining > 0));
     }
 
     public Task<JobView?> GetAsync() => Task.FromResult(S.Exists ? View() : null);
@@ -151,25 +144,288 @@ public sealed partial class JobGrain(
         StartSweeping();
     }
 
-    /// <summary>Ends the job: leases revoked, the fee charged on paid work, every other micro-HU refunded.</summary>
+    // ---- Results -------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Queues the result for the next batch and returns. Results that arrive while a batch is being settled
+    /// wait in the activation's queue, so the next batch takes all of them: one state write, one payment call
+    /// and one dispatch pass for many shards, instead of one each (docs/BENCHMARKS.md, row 1). A result held
+    /// here and lost with the activation is the same as a lost one-way call: its lease expires and the shard
+    /// runs again, and nothing was paid for it.
+    /// </summary>
+    public Task DeliverResultAsync(string leaseId, string deviceId, ShardOutput output)
+    {
+        if (!IsActive) return Task.CompletedTask;
+        _arrived.Add(new ArrivedResult(leaseId, deviceId, output));
+        if (_arrived.Count == 1)
+        {
+            // A timer tick is a message like any other: it runs after the results already queued behind this one.
+            _batchTimer ??= this.RegisterGrainTimer(SettleArrivedAsync, new GrainTimerCreationOptions
+            {
+                DueTime = Timeout.InfiniteTimeSpan,
+                Period = Timeout.InfiniteTimeSpan,
+            });
+            _batchTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Settles every result that arrived since the last batch, then persists, pays and dispatches once.</summary>
+    private async Task SettleArrivedAsync(CancellationToken cancellationToken)
+    {
+        var batch = _arrived.ToList();
+        _arrived.Clear();
+        // A result for a lease this job no longer holds open (late, duplicate, after cancel) is never paid.
+        if (batch.Count == 0 || !IsActive) return;
+
+        var audited = new List<(ShardState Shard, VerificationEntry Entry)>();
+        foreach (var result in batch)
+        {
+            if (!Current.TryDeliver(result.LeaseId, result.DeviceId, out var shard, out var lease)) continue;
+            if (shard.Audited)
+            {
+                var tolerance = Tolerance.For(S.Spec!.Kind, _options.Tolerances);
+                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec.Kind, tolerance, result.Output)));
+                continue;
+            }
+            SettleLease(shard, lease, Verdict.Unaudited);
+            Accept(shard, result.Output);
+        }
+
+        // Each audited shard has its own verification grain: ask them side by side, each shard's results in order.
+        var decided = await Task.WhenAll(audited.GroupBy(a => a.Shard).Select(async group =>
+        {
+            var verification = VerificationOf(group.Key);
+            var decisions = new List<VerificationDecision>();
+            foreach (var (_, entry) in group) decisions.Add(await verification.AddResultAsync(entry));
+            return (Shard: group.Key, Decisions: decisions);
+        }));
+        foreach (var (shard, decisions) in decided)
+        {
+            foreach (var decision in decisions) await ApplyDecisionAsync(shard, decision);
+        }
+
+        await state.WriteStateAsync();
+        await FlushOutboxesAsync();
+        if (Current.IsComplete) await CompleteRoundAsync();
+        else await DispatchAsync(expectedFreeSlots: batch.Count);
+    }
+
+    private async Task ApplyDecisionAsync(ShardState shard, VerificationDecision decision)
+    {
+        switch (decision.Status)
+        {
+            case VerificationStatus.AwaitingResults:
+                return;
+
+            case VerificationStatus.NeedsTieBreak:
+                logger.LogInformation("Job {JobId}: shard {Index} results disagree (relative L2 {Distance:G3}); a third device breaks the tie",
+                    JobId, shard.Index, decision.Distances.FirstOrDefault());
+                Round.RequireTieBreak(shard);
+                return;
+
+            case VerificationStatus.Decided:
+                foreach (var lease in Round.Delivered(shard).ToList())
+                {
+                    var won = decision.Winners.Contains(lease.DeviceId);
+                    SettleLease(shard, lease, won ? Verdict.Verified : Verdict.Invalid);
+                    if (!won)
+                    {
+                        S.DevicesCaught.Add(lease.DeviceId);
+                        logger.LogWarning("Job {JobId}: device {DeviceId} was outvoted on shard {Index}: not paid, slashed",
+                            JobId, lease.DeviceId, shard.Index);
+                    }
+                }
+                await EndLeasesAsync(Round.EndSurplus(shard), LeaseEndReason.NotNeeded);
+                S.ShardsVerified++;
+                Accept(shard, decision.Accepted!);
+                await VerificationOf(shard).ClearAsync();
+                return;
+
+            case VerificationStatus.Disputed:
+                logger.LogWarning("Job {JobId}: shard {Index} is disputed (no two results agree); nobody is paid, it runs again",
+                    JobId, shard.Index);
+                var disputers = Round.Delivered(shard).ToList();
+                foreach (var lease in disputers) SettleLease(shard, lease, Verdict.Disputed);
+                await EndLeasesAsync(Round.EndSurplus(shard), LeaseEndReason.NotNeeded);
+                await VerificationOf(shard).ClearAsync();
+                Round.Retry(shard, disputers.Select(l => l.DeviceId));
+                return;
+        }
+    }
+
+    /// <summary>Records a lease's verdict for its device and, for accepted work, its payment (<see cref="Payment.ForVerdict"/>).</summary>
+    private void SettleLease(ShardState shard, LeaseState lease, Verdict verdict)
+    {
+        Round.Settle(lease);
+        S.VerdictOutbox.Add(new PendingVerdict(lease.DeviceId, new VerdictNotice(Current.RefOf(JobId, shard), lease.LeaseId, verdict)));
+        var payment = Payment.ForVerdict(JobId, lease.LeaseId, lease.DeviceId, lease.OwnerAccountId, verdict,
+            S.ShardPriceMicroHu, time.GetUtcNow(), _options.HoldingPeriod);
+        if (payment is null) return;
+        S.TransferOutbox.Add(payment);
+        S.PaidMicroHu += payment.AmountMicroHu;
+    }
+
+    /// <summary>Folds an accepted output into the round: a weighted delta for training, the output itself otherwise.</summary>
+    private void Accept(ShardState shard, ShardOutput output)
+    {
+        Round.Accept(shard);
+        S.ShardsDone++;
+        if (S.Spec!.Kind == WorkloadKind.Train)
+        {
+            var samples = Plan.Shard(Current.Number, shard.Index).SampleCount;
+            var average = new FederatedAverage(S.RoundSums, S.RoundSamples);
+            average.Add(output.Values, samples);
+            S.RoundSums = average.Sums;
+            S.RoundSamples = average.TotalSamples;
+            S.RoundLossSum += output.Loss * samples;
+        }
+        else
+        {
+            S.Outputs[shard.Index] = output;
+        }
+    }
+
+    // ---- Rounds --------------------------------------------------------------------------------------------------
+
+    private async Task StartRoundAsync(int round)
+    {
+        if (S.Weights.Length > 0)
+        {
+            var bytes = WeightsFormat.ToBytes(S.Weights);
+            S.WeightsBlobId = Digest.Sha256Hex(bytes);
+            await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(S.WeightsBlobId).PutAsync(bytes);
+        }
+        S.Current = Round.Start(round, S.ShardsPerRound);
+        await ReportLoadAsync();
+        S.RoundSums = S.Spec!.Kind == WorkloadKind.Train ? new double[S.Weights.Length] : [];
+        S.RoundSamples = 0;
+        S.RoundLossSum = 0;
+    }
+
+    private async Task CompleteRoundAsync()
+    {
+        if (S.Spec!.Kind == WorkloadKind.Train)
+        {
+            var average = new FederatedAverage(S.RoundSums, S.RoundSamples);
+            var weights = S.Weights;
+            S.Weights = weights.Length > 65_536 ? await Task.Run(() => average.ApplyTo(weights)) : average.ApplyTo(weights);
+            S.RoundLosses.Add(S.RoundLossSum / Math.Max(1, S.RoundSamples));
+            logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5}", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
+        }
+        if (Current.Number + 1 < S.Rounds)
+        {
+            await StartRoundAsync(Current.Number + 1);
+            await state.WriteStateAsync();
+            await DispatchAsync(expectedFreeSlots: S.ShardsPerRound);
+            return;
+        }
+        S.Current = Round.Finished(S.Rounds);
+        await FinishAsync(JobStatus.Completed, null);
+    }
+
+    /// <summary>Tells the pool's queue what is left: at submission, at each round, and at the end.</summary>
+    private Task ReportLoadAsync()
+    {
+        var remaining = IsActive ? (S.Rounds - Current.Number) * S.ShardsPerRound - Current.ShardsDone : 0;
+        var flopsPerShard = S.Spec is null ? 0 : Plan.FlopsPerShard;
+        return GrainFactory.GetGrain<IPoolLoadGrain>(IPoolLoadGrain.Key)
+            .ReportAsync(new JobLoad(JobId, Math.Max(0, remaining), (double)remaining * flopsPerShard, IsActive && remaining > 0));
+    }
+
+    // ---- Leases --------------------------------------------------------------------------------------------------
+
+    /// <summary>Leases every shard that still needs results, as far as devices and budget allow (<see cref="ShardDispatcher"/>).</summary>
+    private async Task DispatchAsync(int expectedFreeSlots = 1)
+    {
+        if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
+        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu);
+        var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, beingOffered =>
+            Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
+        if (result.Changed)
+        {
+            if (S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
+            await state.WriteStateAsync();
+        }
+        // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
+        if (result.BudgetShort && !Current.AnyOpenLease)
+        {
+            await FinishAsync(JobStatus.Failed, "budget exhausted: the escrow cannot pay for the remaining shards");
+        }
+    }
+
+    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed)
+    {
+        if (!Current.TryLose(leaseId, deviceId, Round.CountsAsShardFailure(reason, malformed), out var shard)) return;
+        if (malformed)
+        {
+            // A malformed result is wrong on its face: it counts as an invalid verdict without needing a second device (Slashing).
+            S.DevicesCaught.Add(deviceId);
+            S.VerdictOutbox.Add(new PendingVerdict(deviceId, new VerdictNotice(Current.RefOf(JobId, shard), leaseId, Verdict.Invalid)));
+        }
+        logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} lost ({Reason}{Malformed}); shard {Index} goes elsewhere",
+            JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
+        await state.WriteStateAsync();
+        await FlushOutboxesAsync();
+        if (!await FailIfShardExhaustedAsync(shard, reason.ToString())) await DispatchAsync();
+    }
+
+    /// <summary>A shard that keeps failing on device after device will not succeed: the job fails cleanly, refunding the rest.</summary>
+    private async Task<bool> FailIfShardExhaustedAsync(ShardState shard, string lastReason)
+    {
+        if (!Round.IsExhausted(shard, _options) || !IsActive) return false;
+        await FinishAsync(JobStatus.Failed,
+            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases (last: {lastReason.ToLowerInvariant()}); no device could run it");
+        return true;
+    }
+
+    /// <summary>Timer: expires overdue leases, retries shards nobody could take, finishes interrupted settlements.</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        if (!IsActive)
+        {
+            StopSweeping();
+            return;
+        }
+        var expired = Current.Expire(time.GetUtcNow());
+        foreach (var (shard, lease) in expired)
+        {
+            logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} expired; shard {Index} goes elsewhere",
+                JobId, lease.LeaseId, lease.DeviceId, shard.Index);
+        }
+        if (expired.Count > 0) await state.WriteStateAsync();
+        await EndLeasesAsync(expired.Select(e => e.Lease), LeaseEndReason.Expired);
+        await FlushOutboxesAsync();
+        foreach (var (shard, _) in expired)
+        {
+            if (await FailIfShardExhaustedAsync(shard, "expired")) return;
+        }
+        await DispatchAsync(expectedFreeSlots: expired.Count);
+    }
+
+    private async Task EndLeasesAsync(IEnumerable<LeaseState> leases, LeaseEndReason reason)
+    {
+        foreach (var lease in leases) await GrainFactory.GetGrain<IDeviceGrain>(lease.DeviceId).EndLeaseAsync(lease.LeaseId, reason);
+    }
+
+    // ---- The end ---------------------------------------------------------------------------------------------------
+
+    /// <summary>Ends the job: leases revoked, the fee charged on paid work, every other micro-HU refunded (<see cref="Payment.Settle"/>).</summary>
     private async Task FinishAsync(JobStatus status, string? reason)
     {
-        foreach (var shard in S.Shards.Values)
+        var open = Current.OpenLeases().ToList();
+        await EndLeasesAsync(open, LeaseEndReason.JobEnded);
+        foreach (var shard in Current.Shards.Values)
         {
-            foreach (var lease in shard.Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered))
-            {
-                if (lease.Status == LeaseStatus.Open)
-                    await GrainFactory.GetGrain<IDeviceGrain>(lease.DeviceId).EndLeaseAsync(lease.LeaseId, LeaseEndReason.JobEnded);
-                lease.Status = LeaseStatus.Lost;
-            }
+            foreach (var lease in shard.Active) lease.Status = LeaseStatus.Lost;
         }
         S.Status = status;
         S.FailureReason = status == JobStatus.Completed ? null : reason;
         S.FinishedAt = time.GetUtcNow();
-        S.FeeMicroHu = Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing);
-        S.RefundedMicroHu = S.EscrowMicroHu - S.PaidMicroHu - S.FeeMicroHu;
-        if (S.FeeMicroHu > 0) S.TransferOutbox.Add(EscrowTransfer($"fee:{JobId}", SystemAccounts.Fees, S.FeeMicroHu, TransferKind.Fee));
-        if (S.RefundedMicroHu > 0) S.TransferOutbox.Add(EscrowTransfer($"refund:{JobId}", S.OwnerAccountId, S.RefundedMicroHu, TransferKind.Refund));
+        var settlement = Payment.Settle(JobId, S.OwnerAccountId, S.EscrowMicroHu, S.PaidMicroHu, _options.Pricing);
+        S.FeeMicroHu = settlement.FeeMicroHu;
+        S.RefundedMicroHu = settlement.RefundedMicroHu;
+        S.TransferOutbox.AddRange(settlement.Transfers);
         await state.WriteStateAsync();
         StopSweeping();
         await FlushOutboxesAsync();
@@ -179,84 +435,12 @@ public sealed partial class JobGrain(
             JobId, status, reason is null ? "" : $" ({reason})", S.PaidMicroHu, S.FeeMicroHu, S.RefundedMicroHu);
     }
 
-    private Transfer EscrowTransfer(string id, string to, long amount, TransferKind kind, string? deviceId = null, DateTimeOffset? vestsAt = null) => new()
-    {
-        TransferId = id,
-        From = SystemAccounts.Escrow(JobId),
-        To = to,
-        AmountMicroHu = amount,
-        Kind = kind,
-        DeviceId = deviceId,
-        JobId = JobId,
-        VestsAt = vestsAt,
-    };
-
-    /// <summary>
-    /// Applies decided transfers and verdicts; each is idempotent, so a replay after a crash is harmless.
-    /// Transfers go to the escrow account in one call; verdicts go to their devices side by side, each
-    /// device's in order. What could not be applied stays in the outbox for the next flush (the sweep retries).
-    /// </summary>
     private async Task FlushOutboxesAsync()
     {
-        if (S.TransferOutbox.Count == 0 && S.VerdictOutbox.Count == 0) return;
-        var transfers = S.TransferOutbox.ToList();
-        var verdicts = S.VerdictOutbox.ToList();
-        var paid = PayAsync(transfers);
-        var recorded = Task.WhenAll(verdicts.GroupBy(v => v.DeviceId).Select(RecordVerdictsAsync));
-        await Task.WhenAll(paid, recorded);
-
-        if (await paid)
-        {
-            var sent = transfers.ToHashSet(ReferenceEqualityComparer.Instance);
-            S.TransferOutbox.RemoveAll(sent.Contains);
-        }
-        var done = (await recorded).SelectMany(r => r).ToHashSet(ReferenceEqualityComparer.Instance);
-        S.VerdictOutbox.RemoveAll(done.Contains);
-        await state.WriteStateAsync();
+        if (await JobOutbox.FlushAsync(GrainFactory, JobId, S.TransferOutbox, S.VerdictOutbox, logger)) await state.WriteStateAsync();
     }
 
-    /// <summary>Pays from the escrow; false (and everything stays in the outbox) when the account could not be reached.</summary>
-    private async Task<bool> PayAsync(List<Transfer> transfers)
-    {
-        if (transfers.Count == 0) return true;
-        TransferOutcome[] outcomes;
-        try
-        {
-            outcomes = await GrainFactory.GetGrain<IAccountGrain>(SystemAccounts.Escrow(JobId)).TransferManyAsync(transfers);
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Job {JobId}: {Count} transfer(s) not applied yet; will retry", JobId, transfers.Count);
-            return false;
-        }
-        for (var i = 0; i < transfers.Count; i++)
-        {
-            if (outcomes[i] is not (TransferOutcome.Applied or TransferOutcome.Duplicate))
-                logger.LogError("Job {JobId}: transfer {TransferId} was refused ({Outcome})", JobId, transfers[i].TransferId, outcomes[i]);
-        }
-        return true;
-    }
-
-    /// <summary>One device's verdicts in order; returns those applied, stopping at the first that could not be.</summary>
-    private async Task<List<PendingVerdict>> RecordVerdictsAsync(IEnumerable<PendingVerdict> deviceVerdicts)
-    {
-        var recorded = new List<PendingVerdict>();
-        foreach (var pending in deviceVerdicts)
-        {
-            try
-            {
-                await GrainFactory.GetGrain<IDeviceGrain>(pending.DeviceId).RecordVerdictAsync(pending.Notice);
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Job {JobId}: verdict for lease {LeaseId} not applied to {DeviceId} yet; will retry",
-                    JobId, pending.Notice.LeaseId, pending.DeviceId);
-                break;
-            }
-            recorded.Add(pending);
-        }
-        return recorded;
-    }
+    private IVerificationGrain VerificationOf(ShardState shard) => GrainFactory.GetGrain<IVerificationGrain>(Current.RefOf(JobId, shard).ToString());
 
     private void StartSweeping()
     {
@@ -288,10 +472,12 @@ public sealed partial class JobGrain(
             JobId = JobId,
             OwnerAccountId = S.OwnerAccountId,
             Status = S.Status,
-            Progress = new JobProgress(totalShards, S.ShardsDone, S.ShardsVerified, Math.Min(S.Round + 1, S.Rounds), S.Rounds),
+            Progress = new JobProgress(totalShards, S.ShardsDone, S.ShardsVerified, Math.Min(Current.Number + 1, S.Rounds), S.Rounds),
             Estimate = S.Estimate!,
+            EstimatedEtaSeconds = S.EstimatedEtaSeconds,
+            EurPerHu = S.EurPerHu,
             EscrowMicroHu = S.EscrowMicroHu,
-            SpentMicroHu = S.PaidMicroHu + (IsActive ? Pricing.FeeMicroHu(S.PaidMicroHu, _options.Pricing) : S.FeeMicroHu),
+            SpentMicroHu = IsActive ? Payment.SpentSoFar(S.PaidMicroHu, _options.Pricing) : S.PaidMicroHu + S.FeeMicroHu,
             RefundedMicroHu = S.RefundedMicroHu,
             RoundLosses = S.RoundLosses.ToArray(),
             FailureReason = S.FailureReason,

@@ -17,8 +17,7 @@ public sealed class JobState
     [Id(6)] public long ShardPriceMicroHu { get; set; }
     [Id(7)] public int Rounds { get; set; }
     [Id(8)] public int ShardsPerRound { get; set; }
-    /// <summary>The current round, 0-based; equals <see cref="Rounds"/> once all are done.</summary>
-    [Id(9)] public int Round { get; set; }
+    // Id 9 held the round number and Id 15 the round's shards: both are in Current (a Round) now. Do not reuse 9 or 15.
     /// <summary>Train: the weights the current round starts from. Infer: the model's weights.</summary>
     [Id(10)] public float[] Weights { get; set; } = [];
     /// <summary>Σ samples·delta over the current round's accepted shards (federated averaging).</summary>
@@ -26,8 +25,6 @@ public sealed class JobState
     [Id(12)] public long RoundSamples { get; set; }
     [Id(13)] public double RoundLossSum { get; set; }
     [Id(14)] public List<double> RoundLosses { get; set; } = [];
-    /// <summary>The current round's shards by index.</summary>
-    [Id(15)] public Dictionary<int, ShardState> Shards { get; set; } = [];
     /// <summary>Infer and prep: accepted outputs by shard index.</summary>
     [Id(16)] public Dictionary<int, ShardOutput> Outputs { get; set; } = [];
     [Id(17)] public int ShardsDone { get; set; }
@@ -48,6 +45,11 @@ public sealed class JobState
     [Id(29)] public ShardRequirement? Requirement { get; set; }
     /// <summary>The blob holding <see cref="Weights"/>, so that workers download them once per round.</summary>
     [Id(30)] public string? WeightsBlobId { get; set; }
+    /// <summary>The round being run: its shards and leases (<see cref="Jobs.Round"/>).</summary>
+    [Id(31)] public Round Current { get; set; } = new();
+    /// <summary>The ETA and the HU price quoted at submission, kept so that the job is never priced again.</summary>
+    [Id(32)] public double EstimatedEtaSeconds { get; set; }
+    [Id(33)] public decimal EurPerHu { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]
@@ -69,6 +71,16 @@ public sealed class ShardState
 
     /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
     public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);
+
+    public int ActiveCount
+    {
+        get
+        {
+            var count = 0;
+            foreach (var lease in Leases) if (lease.Status is LeaseStatus.Open or LeaseStatus.Delivered) count++;
+            return count;
+        }
+    }
 }
 
 [GenerateSerializer, Alias("huginn.lease-status")]

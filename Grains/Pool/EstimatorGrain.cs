@@ -1,6 +1,7 @@
 using Huginn.Grains.Interfaces.Pool;
 using Huginn.Grains.Interfaces.Routing;
 using Huginn.Grains.Routing;
+using Huginn.Grains.Rules;
 using Huginn.Workloads;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -28,7 +29,7 @@ public sealed class EstimatorGrain(IOptions<PoolOptions> options) : Grain, IEsti
         var requirement = plan.Requirement;
         var capable = snapshot.Partitions
             .Where(p => requirement.Allows(p.Kind, p.MaxMemoryMb, p.Runtimes))
-            .Where(p => ShardTiming.LeaseDuration(ShardTiming.ExpectedSeconds(plan.FlopsPerShard, p.MaxGflops, 1, _options), _options) <= _options.MaxLeaseDuration)
+            .Where(p => Rules.Routing.CanFinishWithinLease(plan.FlopsPerShard, p.MaxGflops, 1, _options.MaxLeaseDuration, _options))
             .ToList();
         if (capable.Count == 0)
         {

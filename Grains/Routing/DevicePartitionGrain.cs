@@ -12,7 +12,7 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
 {
     private readonly PoolOptions _options = options.Value;
     /// <summary>
-    /// In ordinal id order, so that DeviceChooser, which keeps the first of equal scores, gives a tie to the lowest id
+    /// In ordinal id order, so that the routing rule (Rules.Routing.Choose), which keeps the first of equal scores, gives a tie to the lowest id
     /// without reading the tied devices' ids (a cold cache miss per device: most devices of a class tie).
     /// </summary>
     private readonly SortedList<string, (DeviceSlotEntry Entry, DateTimeOffset SeenAt)> _devices = new(StringComparer.Ordinal);
@@ -55,7 +55,7 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
     public async Task<RouteDecision?> TryReserveAsync(RouteRequest request)
     {
         await DropStaleAsync();
-        var choice = DeviceChooser.Choose(_devices.Values.Select(d => d.Entry), request, _options);
+        var choice = Rules.Routing.Choose(_devices.Values.Select(d => d.Entry), request, _options);
         if (choice is not { } chosen) return null;
 
         // The reservation holds until the device grain's next refresh reports its real open leases.

@@ -9,7 +9,7 @@ public sealed class VerificationState
 }
 
 /// <summary>
-/// Gathers the results of one audited shard attempt and applies <see cref="MajorityRule"/>. Results are
+/// Gathers the results of one audited shard attempt and applies the verification rule (<see cref="Rules.Verification"/>). Results are
 /// persisted so that a decision survives a restart between the first and the last result.
 /// </summary>
 public sealed class VerificationGrain(
@@ -26,8 +26,8 @@ public sealed class VerificationGrain(
         // Comparing large tensors is CPU work: run it off the grain's scheduler so the turn stays short.
         var snapshot = entries.ToArray();
         return snapshot.Sum(e => (long)e.Output.Values.Length) > 65_536
-            ? await Task.Run(() => MajorityRule.Decide(snapshot))
-            : MajorityRule.Decide(snapshot);
+            ? await Task.Run(() => Rules.Verification.Decide(snapshot))
+            : Rules.Verification.Decide(snapshot);
     }
 
     public async Task ClearAsync()

@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Json;

@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Silo.Hosting;

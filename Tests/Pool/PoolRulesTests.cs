@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;

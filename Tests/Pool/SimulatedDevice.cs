@@ -83,7 +83,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
         var weights = assignment.WeightsBlobId is { } blobId
             ? WeightsFormat.FromBytes((await client.GetGrain<IBlobGrain>(blobId).GetAsync())!)
-            : assignment.Weights;
+            : [];
         var honest = ReferenceExecutor.Execute(spec, shard, weights, data);
         return behavior switch
         {

@@ -1,5 +1,5 @@
+using Huginn.Grains.Rules;
 using Huginn.Grains;
-using Huginn.Grains.Devices;
 using Huginn.Grains.Interfaces.Devices;
 
 namespace Huginn.Tests.Rules;

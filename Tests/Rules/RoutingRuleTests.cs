@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Routing;
 using Huginn.Grains.Routing;
@@ -32,7 +33,7 @@ public sealed class RoutingRuleTests
     [Fact]
     public void Device_without_the_memory_or_runtime_is_never_chosen()
     {
-        var choice = DeviceChooser.Choose(
+        var choice = Routing.Choose(
             [Device("small", memoryMb: 64, gflops: 9000), Device("no-torch", runtimes: ["js"], gflops: 9000), Device("ok")],
             Request(memoryMb: 128), Options);
 
@@ -42,7 +43,7 @@ public sealed class RoutingRuleTests
     [Fact]
     public void Full_device_is_skipped()
     {
-        var choice = DeviceChooser.Choose([Device("full", busy: 1, gflops: 9000), Device("free")], Request(), Options);
+        var choice = Routing.Choose([Device("full", busy: 1, gflops: 9000), Device("free")], Request(), Options);
 
         Assert.Equal("free", choice!.Value.Device.DeviceId);
     }
@@ -50,15 +51,15 @@ public sealed class RoutingRuleTests
     [Fact]
     public void Faster_more_reliable_and_less_loaded_devices_are_preferred()
     {
-        Assert.Equal("fast", DeviceChooser.Choose([Device("slow", gflops: 10), Device("fast", gflops: 1000)], Request(flops: 10_000_000_000), Options)!.Value.Device.DeviceId);
-        Assert.Equal("trusted", DeviceChooser.Choose([Device("doubtful", reliability: 0.2), Device("trusted")], Request(), Options)!.Value.Device.DeviceId);
-        Assert.Equal("idle", DeviceChooser.Choose([Device("busy", slots: 2, busy: 1), Device("idle", slots: 2)], Request(), Options)!.Value.Device.DeviceId);
+        Assert.Equal("fast", Routing.Choose([Device("slow", gflops: 10), Device("fast", gflops: 1000)], Request(flops: 10_000_000_000), Options)!.Value.Device.DeviceId);
+        Assert.Equal("trusted", Routing.Choose([Device("doubtful", reliability: 0.2), Device("trusted")], Request(), Options)!.Value.Device.DeviceId);
+        Assert.Equal("idle", Routing.Choose([Device("busy", slots: 2, busy: 1), Device("idle", slots: 2)], Request(), Options)!.Value.Device.DeviceId);
     }
 
     [Fact]
     public void Device_holding_the_inputs_is_preferred()
     {
-        var choice = DeviceChooser.Choose([Device("cold"), Device("warm", cached: ["blob-1"])], Request(inputs: ["blob-1"]), Options);
+        var choice = Routing.Choose([Device("cold"), Device("warm", cached: ["blob-1"])], Request(inputs: ["blob-1"]), Options);
 
         Assert.Equal("warm", choice!.Value.Device.DeviceId);
     }
@@ -67,7 +68,7 @@ public sealed class RoutingRuleTests
     public void Device_too_slow_to_finish_before_the_deadline_is_never_chosen()
     {
         // 1 PFLOP at 25% of 10 GFLOP/s is about 4.6 days; the lease limit is one hour.
-        var choice = DeviceChooser.Choose([Device("slow", gflops: 10)], Request(flops: 1_000_000_000_000_000, maxDuration: TimeSpan.FromHours(1)), Options);
+        var choice = Routing.Choose([Device("slow", gflops: 10)], Request(flops: 1_000_000_000_000_000, maxDuration: TimeSpan.FromHours(1)), Options);
 
         Assert.Null(choice);
     }
@@ -75,7 +76,7 @@ public sealed class RoutingRuleTests
     [Fact]
     public void Audit_never_goes_to_the_same_owner()
     {
-        var choice = DeviceChooser.Choose([Device("mine", owner: "alice", gflops: 9000), Device("theirs", owner: "bob")],
+        var choice = Routing.Choose([Device("mine", owner: "alice", gflops: 9000), Device("theirs", owner: "bob")],
             Request(excludedOwners: ["alice"]), Options);
 
         Assert.Equal("theirs", choice!.Value.Device.DeviceId);
@@ -90,8 +91,8 @@ public sealed class RoutingRuleTests
             Summary("cpu-16g/0", "cpu-16g", DeviceKind.Cpu, 100),
         ]);
 
-        var heavy = ShardRouterGrain.OrderedClasses(snapshot, Request(flops: 10_000_000_000_000), Options).Select(c => c[0].HardwareClass);
-        var light = ShardRouterGrain.OrderedClasses(snapshot, Request(flops: 1_000_000), Options).Select(c => c[0].HardwareClass);
+        var heavy = Routing.OrderClasses(snapshot, Request(flops: 10_000_000_000_000), Options).Select(c => c[0].HardwareClass);
+        var light = Routing.OrderClasses(snapshot, Request(flops: 1_000_000), Options).Select(c => c[0].HardwareClass);
 
         Assert.Equal(["gpu-24g", "cpu-16g"], heavy);
         Assert.Equal(["cpu-16g", "gpu-24g"], light);

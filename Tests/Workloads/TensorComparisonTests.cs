@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using System.Text;
 using Huginn.Workloads;
 using Xunit;
@@ -75,29 +76,6 @@ public sealed class TensorComparisonTests
     {
         Assert.Equal(ExampleSpecs.SomeBlobId, Digest.Sha256Hex(Encoding.ASCII.GetBytes("abc")));
         Assert.Equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Digest.Sha256Hex([]));
-    }
-
-    [Fact]
-    public void Prep_results_agree_only_when_their_bytes_are_identical()
-    {
-        var tolerances = new ToleranceOptions();
-        var a = new ShardOutput([], [1, 2, 3], double.NaN, 3);
-
-        Assert.True(TensorComparison.Agree(WorkloadKind.Prep, a, a with { Bytes = [1, 2, 3] }, tolerances));
-        Assert.False(TensorComparison.Agree(WorkloadKind.Prep, a, a with { Bytes = [1, 2, 4] }, tolerances));
-    }
-
-    [Fact]
-    public void Train_results_agree_within_the_train_tolerance_and_on_the_sample_count()
-    {
-        var tolerances = new ToleranceOptions { Train = 1e-3 };
-        var a = new ShardOutput([1f, 1f, 1f, 1f], [], 0.5, 64);
-        var close = a with { Values = [1f, 1f, 1f, 1.001f] };
-        var far = a with { Values = [1f, 1f, 1f, 1.01f] };
-
-        Assert.True(TensorComparison.Agree(WorkloadKind.Train, a, close, tolerances));
-        Assert.False(TensorComparison.Agree(WorkloadKind.Train, a, far, tolerances));
-        Assert.False(TensorComparison.Agree(WorkloadKind.Train, a, a with { Samples = 32 }, tolerances));
     }
 
     [Fact]

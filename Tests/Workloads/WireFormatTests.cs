@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using System.Text.Json;
 using Huginn.Workloads;
 using Microsoft.Extensions.DependencyInjection;

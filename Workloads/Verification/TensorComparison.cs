@@ -1,6 +1,6 @@
 namespace Huginn.Workloads;
 
-/// <summary>How far apart two devices' results are; the verification tolerance applies to this.</summary>
+/// <summary>How far apart two devices' results are; the verification rule (Grains/Rules/Verification.cs) applies its tolerance to this.</summary>
 public static class TensorComparison
 {
     /// <summary>
@@ -27,19 +27,4 @@ public static class TensorComparison
     /// <summary>Whether <see cref="RelativeL2"/> is at most <paramref name="tolerance"/> (0: identical values).</summary>
     public static bool WithinTolerance(ReadOnlySpan<float> a, ReadOnlySpan<float> b, double tolerance) =>
         RelativeL2(a, b) <= tolerance;
-
-    /// <summary>
-    /// Whether two results of the same shard agree: prep by digest of the bytes, train and infer by relative L2 of
-    /// the values within the workload's tolerance. Results that processed different sample counts never agree.
-    /// </summary>
-    public static bool Agree(WorkloadKind kind, ShardOutput a, ShardOutput b, ToleranceOptions tolerances)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        ArgumentNullException.ThrowIfNull(tolerances);
-        if (a.Samples != b.Samples) return false;
-        return kind == WorkloadKind.Prep
-            ? Digest.Sha256Hex(a.Bytes) == Digest.Sha256Hex(b.Bytes)
-            : WithinTolerance(a.Values, b.Values, tolerances.For(kind));
-    }
 }

@@ -1,6 +1,6 @@
 using Huginn.Grains.Interfaces.Devices;
 
-namespace Huginn.Grains.Devices;
+namespace Huginn.Grains.Rules;
 
 /// <summary>
 /// How often a device's work is re-run elsewhere. A device with no record is audited on every shard;

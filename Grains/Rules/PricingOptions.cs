@@ -1,4 +1,4 @@
-namespace Huginn.Workloads;
+namespace Huginn.Grains.Rules;
 
 /// <summary>The pool's prices: configuration, documented in the README.</summary>
 public sealed record PricingOptions

@@ -1,4 +1,6 @@
-namespace Huginn.Workloads;
+using Huginn.Workloads;
+
+namespace Huginn.Grains.Rules;
 
 /// <summary>
 /// Prices from FLOPs the coordinator computes from the spec, never from what a device claims. All amounts are

@@ -1,0 +1,181 @@
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Grains.Rules;
+
+namespace Huginn.Grains.Jobs;
+
+/// <summary>
+/// One round of a job: its shards, their leases, how many results each still needs, and who is excluded from
+/// which shard. Pure and persisted as part of the job's state; every change of a shard's life is one method here,
+/// so the transitions read and test without a cluster (Tests/Rules/RoundTests.cs). The job grain performs what
+/// the transitions return (tell a device, pay, verify).
+/// <code>
+///   waiting ──lease──▶ open ──result──▶ delivered ──verdict──▶ settled ──(all results agree)──▶ done
+///                        └──expired / lost / released / malformed──▶ lost (device excluded, maybe a failure)
+///   delivered ──disagree──▶ a third result needed; ──no majority──▶ new attempt (audited, disputers excluded)
+/// </code>
+/// </summary>
+[GenerateSerializer, Alias("huginn.round")]
+public sealed class Round
+{
+    /// <summary>0-based; equals the job's round count once every round is done.</summary>
+    [Id(0)] public int Number { get; set; }
+    /// <summary>This round's shards by index.</summary>
+    [Id(1)] public Dictionary<int, ShardState> Shards { get; set; } = [];
+
+    public static Round Start(int number, int shards) =>
+        new() { Number = number, Shards = Enumerable.Range(0, shards).ToDictionary(i => i, i => new ShardState { Index = i }) };
+
+    /// <summary>A round past the last one: the job is done.</summary>
+    public static Round Finished(int rounds) => new() { Number = rounds };
+
+    public bool IsComplete => Shards.Values.All(s => s.Done);
+
+    public int ShardsDone => Shards.Values.Count(s => s.Done);
+
+    /// <summary>Shards that need another lease now, lowest index first.</summary>
+    public IEnumerable<ShardState> Waiting() =>
+        Shards.Values.Where(s => !s.Done && s.ActiveCount < s.RequiredResults).OrderBy(s => s.Index);
+
+    /// <summary>Leases that hold back part of the escrow: running, or delivered and awaiting the verdict.</summary>
+    public int ActiveLeases => Shards.Values.Sum(s => s.ActiveCount);
+
+    public bool AnyOpenLease => Shards.Values.Any(s => s.Leases.Any(l => l.Status == LeaseStatus.Open));
+
+    /// <summary>Every lease still running, for revoking them when the job ends.</summary>
+    public IEnumerable<LeaseState> OpenLeases() => Shards.Values.SelectMany(s => s.Leases.Where(l => l.Status == LeaseStatus.Open));
+
+    public ShardRef RefOf(string jobId, ShardState shard) => new(jobId, Number, shard.Index, shard.Attempt);
+
+    /// <summary>
+    /// Records a lease a device accepted. The first lease of an attempt fixes whether it is audited: a draw keyed by
+    /// the pool's secret salt and the shard against that device's own audit rate (<see cref="AuditPolicy"/>).
+    /// </summary>
+    public void AddLease(ShardState shard, LeaseState lease, string shardKey, double auditRate, string auditSalt)
+    {
+        shard.Leases.Add(lease);
+        if (shard.AuditDecided) return;
+        shard.AuditDecided = true;
+        shard.Audited = AuditPolicy.Draw(auditSalt, shardKey) < auditRate;
+        shard.RequiredResults = shard.Audited ? 2 : 1;
+    }
+
+    /// <summary>A result arrived for an open lease: it now awaits its verdict. False for any other lease (late, duplicate, foreign).</summary>
+    public bool TryDeliver(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)
+    {
+        if (!TryFindLease(leaseId, deviceId, out shard, out lease) || lease.Status != LeaseStatus.Open) return false;
+        lease.Status = LeaseStatus.Delivered;
+        return true;
+    }
+
+    /// <summary>
+    /// A lease ended without a usable result: the shard goes to another device. A device that went away says
+    /// nothing about the shard; one that gave it back, let it expire or sent a malformed result counts as a failure
+    /// of the shard (<see cref="IsExhausted"/>). False when the lease was not open.
+    /// </summary>
+    public bool TryLose(string leaseId, string deviceId, bool countsAsFailure, out ShardState shard)
+    {
+        if (!TryFindLease(leaseId, deviceId, out shard, out var lease) || lease.Status != LeaseStatus.Open) return false;
+        Lose(shard, lease, countsAsFailure);
+        return true;
+    }
+
+    /// <summary>Open leases past their deadline, now lost; each counts as a failure of its shard.</summary>
+    public List<(ShardState Shard, LeaseState Lease)> Expire(DateTimeOffset now)
+    {
+        var expired = Shards.Values
+            .SelectMany(s => s.Leases.Where(l => l.Status == LeaseStatus.Open && l.Deadline < now).Select(l => (Shard: s, Lease: l)))
+            .ToList();
+        foreach (var (shard, lease) in expired) Lose(shard, lease, countsAsFailure: true);
+        return expired;
+    }
+
+    /// <summary>A shard whose leases failed this often will not succeed on another device.</summary>
+    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.Failures >= options.MaxShardFailures;
+
+    /// <summary>
+    /// Every device that could take the shard has failed it once: lift the exclusions and let them try again,
+    /// rather than wait forever. Failures stay counted, so a shard that fails everywhere still fails its job.
+    /// </summary>
+    public static bool TryLiftExclusions(ShardState shard)
+    {
+        if (shard.ExcludedDevices.Count == 0) return false;
+        shard.ExcludedDevices.Clear();
+        return true;
+    }
+
+    /// <summary>The lease now has a verdict (paid or rejected).</summary>
+    public static void Settle(LeaseState lease) => lease.Status = LeaseStatus.Settled;
+
+    /// <summary>The shard's result is accepted: nothing more runs for it.</summary>
+    public static void Accept(ShardState shard) => shard.Done = true;
+
+    /// <summary>Two results disagree: a third device breaks the tie.</summary>
+    public static void RequireTieBreak(ShardState shard) => shard.RequiredResults = 3;
+
+    /// <summary>Leases still running once the shard is decided: no longer needed.</summary>
+    public static List<LeaseState> EndSurplus(ShardState shard)
+    {
+        var surplus = shard.Leases.Where(l => l.Status == LeaseStatus.Open).ToList();
+        foreach (var lease in surplus) lease.Status = LeaseStatus.Lost;
+        return surplus;
+    }
+
+    /// <summary>
+    /// No two results agree: the shard runs again as a new attempt, audited, on other devices. The devices that
+    /// disputed it are excluded; the caller settles their leases as disputed before this.
+    /// </summary>
+    public static void Retry(ShardState shard, IEnumerable<string> disputers)
+    {
+        foreach (var device in disputers) shard.ExcludedDevices.Add(device);
+        shard.Attempt++;
+        shard.Leases.Clear();
+        shard.AuditDecided = true;
+        shard.Audited = true;
+        shard.RequiredResults = 2;
+    }
+
+    /// <summary>Leases delivered for this attempt and awaiting a verdict.</summary>
+    public static IEnumerable<LeaseState> Delivered(ShardState shard) => shard.Leases.Where(l => l.Status == LeaseStatus.Delivered);
+
+    /// <summary>
+    /// What the next lease of this shard must avoid: devices that failed it, those already on it, and the owners of
+    /// those already on it (an audit must come from another owner); an audit prefers the first device's class.
+    /// </summary>
+    public static (string[] Devices, string[] Owners, string? PreferredClass) Exclusions(ShardState shard, IReadOnlyCollection<string> refused)
+    {
+        var active = shard.Active.ToList();
+        return (
+            [.. shard.ExcludedDevices, .. refused, .. active.Select(l => l.DeviceId)],
+            active.Select(l => l.OwnerAccountId).Distinct().ToArray(),
+            active.FirstOrDefault()?.HardwareClass);
+    }
+
+    /// <summary>Whether a lease-loss reason says something about the shard (as opposed to the device going away).</summary>
+    public static bool CountsAsShardFailure(LeaseEndReason reason, bool malformed) =>
+        malformed || reason is LeaseEndReason.Released or LeaseEndReason.Expired;
+
+    private static void Lose(ShardState shard, LeaseState lease, bool countsAsFailure)
+    {
+        lease.Status = LeaseStatus.Lost;
+        shard.ExcludedDevices.Add(lease.DeviceId);
+        if (countsAsFailure) shard.Failures++;
+    }
+
+    private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)
+    {
+        foreach (var s in Shards.Values)
+        {
+            foreach (var l in s.Leases)
+            {
+                if (l.LeaseId == leaseId && l.DeviceId == deviceId)
+                {
+                    (shard, lease) = (s, l);
+                    return true;
+                }
+            }
+        }
+        (shard, lease) = (null!, null!);
+        return false;
+    }
+}

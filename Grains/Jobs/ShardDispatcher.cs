@@ -1,0 +1,160 @@
+using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Routing;
+using Huginn.Grains.Rules;
+using Huginn.Workloads;
+using Microsoft.Extensions.Logging;
+
+namespace Huginn.Grains.Jobs;
+
+/// <summary>What the dispatcher needs to know of a job to lease its shards; fixed for a round.</summary>
+public sealed record DispatchJob(
+    string JobId,
+    JobSpec Spec,
+    JobPlan Plan,
+    string? WeightsBlobId,
+    long ShardPriceMicroHu)
+{
+    /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
+    public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, WeightsBlobId }.OfType<string>().ToArray();
+}
+
+/// <summary>How a dispatch pass ended.</summary>
+/// <param name="Changed">A lease was added or a shard's exclusions were lifted: the round must be persisted.</param>
+/// <param name="BudgetShort">The escrow could not hold back the price of another lease.</param>
+public sealed record DispatchResult(bool Changed, bool BudgetShort);
+
+/// <summary>
+/// Leases a round's shards to devices, as far as devices and budget allow: asks the router, offers the assignment
+/// to the chosen device, and records the accepted lease on the <see cref="Round"/>. Runs on the job grain's turn
+/// (it changes the round), but holds no state of its own beyond the leases it is offering right now.
+/// </summary>
+public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, TimeProvider time, ILogger logger)
+{
+    /// <summary>Devices a single dispatch pass may try for one shard before leaving it queued until the next sweep.</summary>
+    private const int OffersPerShardPerPass = 4;
+
+    /// <summary>Shards routed side by side at most, once a pass has seen that devices are free.</summary>
+    private const int MaxShardsInFlight = 32;
+
+    /// <summary>Leases routed but not yet recorded on their shard: the budget holds them back like active ones.</summary>
+    public int LeasesBeingOffered { get; private set; }
+
+    private enum ShardOutcome
+    {
+        /// <summary>At least one lease was added (or none was needed).</summary>
+        Leased,
+        /// <summary>No lease, but the shard's exclusions were lifted: it will find a device on a later pass.</summary>
+        Changed,
+        /// <summary>No device could take it now, with exclusions in the way.</summary>
+        NotNow,
+        /// <summary>No device could take it even without exclusions: the pool is full for this job.</summary>
+        PoolFull,
+        /// <summary>The escrow cannot hold back the price of another lease.</summary>
+        BudgetShort,
+    }
+
+    /// <summary>
+    /// Leases every shard that still needs results. Shards are routed in waves that run side by side: the first
+    /// wave is as large as the slots the caller expects to be free (<paramref name="expectedFreeSlots"/>, e.g. the
+    /// results just settled), and each wave that found devices for all its shards doubles the next. A pass ends at
+    /// the first shard nobody could take without any exclusion: every shard of a job has the same requirement, so
+    /// the rest would ask the router in vain.
+    /// </summary>
+    public async Task<DispatchResult> DispatchAsync(DispatchJob job, Round round, int expectedFreeSlots, Func<int, bool> canReserveAnotherLease)
+    {
+        var waiting = new Queue<ShardState>(round.Waiting());
+        var wave = Math.Clamp(expectedFreeSlots, 1, MaxShardsInFlight);
+        var outcomes = new List<ShardOutcome>();
+        while (waiting.Count > 0)
+        {
+            var shards = Enumerable.Range(0, Math.Min(wave, waiting.Count)).Select(_ => waiting.Dequeue()).ToList();
+            var waveOutcomes = await Task.WhenAll(shards.Select(s => LeaseShardAsync(job, round, s, canReserveAnotherLease)));
+            outcomes.AddRange(waveOutcomes);
+            if (waveOutcomes.Any(o => o is ShardOutcome.BudgetShort or ShardOutcome.PoolFull)) break;
+            wave = Math.Min(wave * 2, MaxShardsInFlight);
+        }
+        return new DispatchResult(
+            outcomes.Any(o => o is ShardOutcome.Leased or ShardOutcome.Changed),
+            outcomes.Contains(ShardOutcome.BudgetShort));
+    }
+
+    /// <summary>Leases one shard up to its required results, trying a few devices.</summary>
+    private async Task<ShardOutcome> LeaseShardAsync(DispatchJob job, Round round, ShardState shard, Func<int, bool> canReserveAnotherLease)
+    {
+        var outcome = ShardOutcome.NotNow;
+        var refused = new HashSet<string>();
+        for (var tries = 0; tries < OffersPerShardPerPass && shard.ActiveCount < shard.RequiredResults; tries++)
+        {
+            if (!canReserveAnotherLease(LeasesBeingOffered)) return outcome == ShardOutcome.Leased ? outcome : ShardOutcome.BudgetShort;
+            var unconstrained = refused.Count == 0 && shard.ExcludedDevices.Count == 0 && shard.ActiveCount == 0;
+            LeasesBeingOffered++;
+            bool? leased;
+            try
+            {
+                leased = await TryLeaseAsync(job, round, shard, refused);
+            }
+            finally
+            {
+                LeasesBeingOffered--;
+            }
+            if (leased is null)
+            {
+                if (outcome == ShardOutcome.Leased) return outcome;
+                if (refused.Count == 0 && Round.TryLiftExclusions(shard)) return ShardOutcome.Changed;
+                return unconstrained ? ShardOutcome.PoolFull : ShardOutcome.NotNow;
+            }
+            if (leased == true) outcome = ShardOutcome.Leased;
+        }
+        return outcome;
+    }
+
+    /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when the chosen one refused.</summary>
+    private async Task<bool?> TryLeaseAsync(DispatchJob job, Round round, ShardState shard, HashSet<string> refused)
+    {
+        var (excludedDevices, excludedOwners, preferredClass) = Round.Exclusions(shard, refused);
+        var request = new RouteRequest
+        {
+            Requirement = job.Plan.Requirement,
+            MaxDuration = options.MaxLeaseDuration,
+            ExcludedDevices = excludedDevices,
+            ExcludedOwners = excludedOwners,
+            PreferredClass = preferredClass,
+            InputBlobIds = job.InputBlobIds,
+        };
+        var decision = await grains.GetGrain<IShardRouterGrain>(0).RouteAsync(request);
+        if (decision is null) return null;
+
+        var shardRef = round.RefOf(job.JobId, shard);
+        var assignment = new ShardAssignment
+        {
+            LeaseId = Guid.NewGuid().ToString("N"),
+            JobId = job.JobId,
+            Spec = job.Spec,
+            Shard = job.Plan.Shard(round.Number, shard.Index),
+            WeightsBlobId = job.WeightsBlobId,
+            InputBlobIds = job.InputBlobIds,
+            Deadline = time.GetUtcNow() + Rules.Routing.LeaseDuration(decision.ExpectedSeconds, options),
+            PriceMicroHu = job.ShardPriceMicroHu,
+        };
+        // A device that refuses (it went offline or filled up since its partition last heard of it) corrects its
+        // partition entry itself, which also gives back the slot the router reserved.
+        var offer = await grains.GetGrain<IDeviceGrain>(decision.DeviceId).OfferAsync(assignment, shardRef);
+        if (!offer.Accepted)
+        {
+            refused.Add(decision.DeviceId);
+            return false;
+        }
+
+        round.AddLease(shard, new LeaseState
+        {
+            LeaseId = assignment.LeaseId,
+            DeviceId = decision.DeviceId,
+            OwnerAccountId = decision.OwnerAccountId,
+            HardwareClass = decision.HardwareClass,
+            Deadline = assignment.Deadline,
+            Status = LeaseStatus.Open,
+        }, shardRef.ToString(), offer.AuditRate, options.AuditSalt);
+        logger.LogDebug("Job {JobId}: {Shard} leased to {DeviceId} until {Deadline}", job.JobId, shardRef, decision.DeviceId, assignment.Deadline);
+        return true;
+    }
+}
