@@ -51,10 +51,12 @@ public sealed record AssignMessage(
 public sealed record AckMessage(string LeaseId) : ProtocolMessage;
 
 /// <summary>
-/// Worker → server: the output of a lease. The payload holds <see cref="ValueCount"/> little-endian float32
-/// values followed by <see cref="ByteCount"/> raw bytes; nothing else.
+/// Worker → server: the output of a lease, <see cref="ValueCount"/> little-endian float32 values followed by
+/// <see cref="ByteCount"/> raw bytes. Either the frame's payload holds exactly those bytes, or (a result larger than
+/// a frame) the worker uploaded them first (<c>POST /v1/blobs</c>) and <see cref="ResultBlobId"/> names the blob, with
+/// an empty payload. The server checks the size against the lease and that every value is finite either way.
 /// </summary>
-public sealed record ResultMessage(string LeaseId, double Loss, long Samples, int ValueCount, int ByteCount) : ProtocolMessage;
+public sealed record ResultMessage(string LeaseId, double Loss, long Samples, int ValueCount, int ByteCount, string? ResultBlobId = null) : ProtocolMessage;
 
 /// <summary>Server → worker: what became of a result: "accepted", "notLeased" or "malformed".</summary>
 public sealed record ReceiptMessage(string LeaseId, string Receipt) : ProtocolMessage;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Huginn.Api.Access;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Access;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
@@ -92,22 +93,38 @@ public static class JobsApi
         await new JobEventStream(grains.GetGrain<IJobGrain>(jobId), json.Value.SerializerOptions).RunAsync(context, job!);
     }
 
-    private static async Task<IResult> ResultAsync(string jobId, string? format, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> ResultAsync(string jobId, string? format, HttpContext context, IGrainFactory grains, IBlobStore blobs)
     {
         var (job, problem) = await OwnedJobAsync(jobId, context, grains);
         if (problem is not null) return problem;
         if (format is not (null or "f32" or "torchsharp")) return Problems.Invalid("format", "must be 'f32' or 'torchsharp'");
         var result = await grains.GetGrain<IJobGrain>(jobId).GetResultAsync();
         if (result is null) return Problems.Conflict($"the job is {StateOf(job!.Status)}; its result exists once it has completed");
+        // The result lies in the blob store, one blob per shard (or the weights): streamed from there, never through a grain.
+        foreach (var blobId in result.BlobIds)
+        {
+            if (await blobs.GetLengthAsync(blobId, context.RequestAborted) is null)
+                return Results.Problem(title: "result no longer stored", detail: $"blob {blobId} of this result was collected", statusCode: StatusCodes.Status410Gone);
+        }
         context.Response.Headers["Huginn-Result-Kind"] = result.Kind.ToString().ToLowerInvariant();
         if (format == "torchsharp")
         {
             if (result.Kind != WorkloadKind.Train) return Problems.Invalid("format", "torchsharp is the format of trained weights; this job's result is not weights");
-            return Results.File(TorchSharpFormat.Write(job!.Spec.Model!, result.Values), "application/octet-stream", $"{jobId}.dat");
+            await using var stream = (await blobs.OpenReadAsync(result.BlobIds.Single(), context.RequestAborted))!;
+            var weights = await F32Streams.ReadAllAsync(stream, result.Bytes / sizeof(float), context.RequestAborted);
+            return Results.File(TorchSharpFormat.Write(job!.Spec.Model!, weights), "application/octet-stream", $"{jobId}.dat");
         }
         // f32: weights (train) or outputs (infer) as float32 little-endian in layout order; prep: the prepared bytes.
-        var bytes = result.Kind == WorkloadKind.Prep ? result.Bytes : WeightsFormat.ToBytes(result.Values);
-        return Results.Bytes(bytes, "application/octet-stream");
+        context.Response.ContentLength = result.Bytes;
+        return Results.Stream(async body =>
+        {
+            foreach (var blobId in result.BlobIds)
+            {
+                await using var part = await blobs.OpenReadAsync(blobId, context.RequestAborted)
+                    ?? throw new IOException($"blob {blobId} of job {jobId}'s result disappeared while it was being sent");
+                await part.CopyToAsync(body, 64 * 1024, context.RequestAborted);
+            }
+        }, "application/octet-stream");
     }
 
     private static async Task<IResult> CancelAsync(string jobId, HttpContext context, IGrainFactory grains)

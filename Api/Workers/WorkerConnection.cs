@@ -1,6 +1,8 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Huginn.Api.Apis;
+using Huginn.Blobs;
+using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Api.Hosting;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Protocol;
@@ -14,12 +16,13 @@ namespace Huginn.Api.Workers;
 /// every frame from the worker before any grain sees it: known message, size within limits, a result only
 /// for a lease this connection delivered, a payload of exactly the declared size.
 /// </summary>
-public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClusterClient cluster, ApiOptions options, ILogger<WorkerConnection> logger)
+public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClusterClient cluster, IBlobStore blobs, ApiOptions options, ILogger<WorkerConnection> logger)
 {
     private readonly FrameSocket _frames = new(socket, options.MaxFrameBytes);
     private readonly string _connectionId = Guid.NewGuid().ToString("N");
     private readonly Channel<DeviceCommand> _outbound = Channel.CreateUnbounded<DeviceCommand>(new() { SingleReader = true });
-    private readonly HashSet<string> _deliveredLeases = [];
+    /// <summary>Leases this connection delivered and not yet answered, with the exact output each one's shard implies.</summary>
+    private readonly Dictionary<string, DeliveredLease> _deliveredLeases = [];
     private readonly object _leaseLock = new();
     private IDeviceGrain Device => cluster.GetGrain<IDeviceGrain>(device.DeviceId);
     private int _malformedFrames;
@@ -106,7 +109,8 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
             switch (command)
             {
                 case ShardAssignment assignment:
-                    lock (_leaseLock) _deliveredLeases.Add(assignment.LeaseId);
+                    var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
+                    lock (_leaseLock) _deliveredLeases[assignment.LeaseId] = new DeliveredLease(assignment.JobId, values, bytes);
                     await _frames.SendAsync(new AssignMessage(assignment.LeaseId, assignment.JobId, assignment.Spec, assignment.Shard,
                         assignment.WeightsBlobId, assignment.Deadline, assignment.PriceMicroHu), cancellationToken);
                     break;
@@ -190,29 +194,93 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
     /// <returns>False when the connection was closed.</returns>
     private async Task<bool> HandleResultAsync(ResultMessage result, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        bool leased;
-        lock (_leaseLock) leased = _deliveredLeases.Remove(result.LeaseId);
-        if (!leased)
+        DeliveredLease? lease;
+        lock (_leaseLock) _deliveredLeases.Remove(result.LeaseId, out lease);
+        if (lease is null)
         {
             // Never reaches a grain: this connection did not deliver that lease (or already answered it).
             await _frames.SendAsync(new ReceiptMessage(result.LeaseId, "notLeased"), cancellationToken);
             // A late result for a revoked lease is an honest race, not misbehaviour: no strike.
             return await RefuseAsync("not_leased", "no open lease with this id on this device", result.LeaseId, cancellationToken, strike: false);
         }
-        if (result.ValueCount < 0 || result.ByteCount < 0 || (long)result.ValueCount * 4 + result.ByteCount != payload.Length)
+
+        ResultRef? stored;
+        string? problem, code;
+        try
+        {
+            (stored, problem, code) = await StoreResultAsync(result, payload, lease, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or Npgsql.NpgsqlException or TimeoutException)
+        {
+            // Not the worker's fault: the lease stays open on this connection, so the same result may be sent again.
+            logger.LogWarning(ex, "Worker {DeviceId}: the result for lease {LeaseId} could not be stored", device.DeviceId, result.LeaseId);
+            lock (_leaseLock) _deliveredLeases[result.LeaseId] = lease;
+            await _frames.SendAsync(new ErrorMessage("temporarily_unavailable", "the result could not be stored; send it again", result.LeaseId), cancellationToken);
+            return true;
+        }
+        if (stored is null)
         {
             // The lease is spent: a malformed answer is an answer, and the device grain counts it against the device.
-            var receipt = await Device.RejectResultAsync(result.LeaseId, "payload size does not match the header");
+            var receipt = await Device.RejectResultAsync(result.LeaseId, problem!);
             await _frames.SendAsync(new ReceiptMessage(result.LeaseId, Receipt(receipt)), cancellationToken);
-            return await RefuseAsync("payload_size_mismatch",
-                $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", result.LeaseId, cancellationToken);
+            return await RefuseAsync(code!, problem!, result.LeaseId, cancellationToken);
         }
-        var values = Tensors.FromBytes(payload.Span[..(result.ValueCount * 4)]);
-        var bytes = payload.Span[(result.ValueCount * 4)..].ToArray();
-        var outcome = await Device.SubmitResultAsync(new ShardResult(result.LeaseId, new ShardOutput(values, bytes, result.Loss, result.Samples)));
+        var outcome = await Device.SubmitResultAsync(new ShardResult(result.LeaseId, stored));
         await _frames.SendAsync(new ReceiptMessage(result.LeaseId, Receipt(outcome)), cancellationToken);
         return true;
     }
+
+    /// <summary>
+    /// Checks a result against its lease (exact size, finite values) and puts it in the blob store, held by the job, so
+    /// that only a reference goes on to the grains. A result named by a blob the worker uploaded is checked by
+    /// streaming it from the store. Null, with the problem and its error code, when the result is malformed.
+    /// </summary>
+    private async Task<(ResultRef? Stored, string? Problem, string? Code)> StoreResultAsync(
+        ResultMessage result, ReadOnlyMemory<byte> payload, DeliveredLease lease, CancellationToken cancellationToken)
+    {
+        if (result.ValueCount != lease.Values || result.ByteCount != lease.Bytes)
+            return (null, $"declared {result.ValueCount} values and {result.ByteCount} bytes; this shard's output is {lease.Values} values and {lease.Bytes} bytes", "wrong_result_size");
+        var size = (long)result.ValueCount * sizeof(float) + result.ByteCount;
+        string blobId;
+        if (result.ResultBlobId is { } named)
+        {
+            if (payload.Length != 0) return (null, "a result either names a blob or carries its bytes, not both", "payload_size_mismatch");
+            if (!SpecValidator.IsBlobId(named)) return (null, "resultBlobId must be 64 lowercase hex characters", "malformed_frame");
+            if (await blobs.GetLengthAsync(named, cancellationToken) != size)
+                return (null, $"blob {named} does not exist or does not hold the {size} bytes of this shard's output", "wrong_result_size");
+            if (lease.Bytes == 0 && !await IsFiniteStoredAsync(named, lease.Values, cancellationToken))
+                return (null, "the result holds NaN or infinite values", "non_finite_result");
+            blobId = named;
+        }
+        else
+        {
+            if (payload.Length != size)
+                return (null, $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", "payload_size_mismatch");
+            if (!AllFinite(payload.Span[..(result.ValueCount * sizeof(float))])) return (null, "the result holds NaN or infinite values", "non_finite_result");
+            var put = await blobs.PutAsync(payload, cancellationToken: cancellationToken);
+            if (!put.Succeeded) throw new IOException($"the result could not be stored ({put.Outcome})");
+            blobId = put.BlobId!;
+        }
+        await blobs.AddReferenceAsync(blobId, BlobHolders.Job(lease.JobId), cancellationToken);
+        return (new ResultRef(blobId, size, result.Loss, result.Samples), null, null);
+    }
+
+    private static bool AllFinite(ReadOnlySpan<byte> values)
+    {
+        foreach (var v in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values))
+        {
+            if (!float.IsFinite(v)) return false;
+        }
+        return true;
+    }
+
+    private async Task<bool> IsFiniteStoredAsync(string blobId, int values, CancellationToken cancellationToken)
+    {
+        await using var stream = await blobs.OpenReadAsync(blobId, cancellationToken);
+        return stream is not null && await F32Streams.IsFiniteTensorAsync(stream, values, cancellationToken);
+    }
+
+    private sealed record DeliveredLease(string JobId, int Values, int Bytes);
 
     private static string Receipt(ResultReceipt receipt) => receipt switch
     {

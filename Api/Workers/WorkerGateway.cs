@@ -1,5 +1,6 @@
 using Huginn.Api.Access;
 using Huginn.Api.Hosting;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Access;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Protocol;
@@ -17,7 +18,7 @@ public static class WorkerGateway
         return app;
     }
 
-    private static async Task ConnectAsync(HttpContext context, Authenticator authenticator, IClusterClient cluster,
+    private static async Task ConnectAsync(HttpContext context, Authenticator authenticator, IClusterClient cluster, IBlobStore blobs,
         IOptions<ApiOptions> options, ILoggerFactory loggers)
     {
         var caller = await authenticator.AuthenticateAsync(context, allowQueryToken: true);
@@ -40,7 +41,7 @@ public static class WorkerGateway
 
         var subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains(Frame.SubProtocol) ? Frame.SubProtocol : null;
         using var socket = await context.WebSockets.AcceptWebSocketAsync(subProtocol);
-        var connection = new WorkerConnection(socket, device, cluster, options.Value, loggers.CreateLogger<WorkerConnection>());
+        var connection = new WorkerConnection(socket, device, cluster, blobs, options.Value, loggers.CreateLogger<WorkerConnection>());
         await connection.RunAsync(context.RequestAborted);
     }
 }

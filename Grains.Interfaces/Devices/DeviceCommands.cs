@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
 
 namespace Huginn.Grains.Interfaces.Devices;
@@ -50,11 +51,14 @@ public enum LeaseEndReason
     Released = 6,
 }
 
-/// <summary>A device's result for one lease, as the trust boundary (Api) hands it in.</summary>
+/// <summary>
+/// A device's result for one lease, as the trust boundary (Api) hands it in: a reference to the result's blob,
+/// never the bytes. (Id 1 carried the output inline; do not reuse it.)
+/// </summary>
 [GenerateSerializer, Immutable, Alias("huginn.shard-result")]
 public sealed record ShardResult(
     [property: Id(0)] string LeaseId,
-    [property: Id(1)] ShardOutput Output);
+    [property: Id(2)] ResultRef Result);
 
 [GenerateSerializer, Alias("huginn.result-receipt")]
 public enum ResultReceipt

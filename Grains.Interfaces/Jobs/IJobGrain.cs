@@ -28,7 +28,7 @@ public interface IJobGrain : IGrainWithStringKey
     /// one-way: a job may wait on a device, never the other way round. A lost call ends as an expired lease.
     /// </summary>
     [OneWay, Alias("deliver-result")]
-    Task DeliverResultAsync(string leaseId, string deviceId, Huginn.Workloads.ShardOutput output);
+    Task DeliverResultAsync(string leaseId, string deviceId, ResultRef result);
 
     /// <summary>
     /// A lease ended without a usable result (device offline or banned, or a malformed output, which counts

@@ -107,10 +107,14 @@ public enum JobRefusal
     AlreadyExists = 4,
 }
 
-/// <summary>What a finished job produced: final weights (train), outputs (infer) or prepared bytes (prep).</summary>
+/// <summary>
+/// What a finished job produced, by reference: the final weights (train), or the shards' outputs (infer) or
+/// prepared bytes (prep) in shard order, each a blob whose bytes the Api streams to the client one after the other.
+/// (Ids 1 and 2 carried the values and bytes inline; do not reuse them.)
+/// </summary>
 [GenerateSerializer, Immutable, Alias("huginn.job-result")]
 public sealed record JobResult(
     [property: Id(0)] WorkloadKind Kind,
-    [property: Id(1)] float[] Values,
-    [property: Id(2)] byte[] Bytes,
+    [property: Id(4)] string[] BlobIds,
+    [property: Id(5)] long Bytes,
     [property: Id(3)] double[] RoundLosses);

@@ -25,7 +25,8 @@ public sealed record VerificationEntry(
     [property: Id(1)] string LeaseId,
     [property: Id(2)] WorkloadKind Kind,
     [property: Id(3)] double Tolerance,
-    [property: Id(4)] ShardOutput Output);
+    // Id 4 carried the output inline; the result stays in the blob store. Do not reuse 4.
+    [property: Id(5)] ResultRef Result);
 
 [GenerateSerializer, Alias("huginn.verification-status")]
 public enum VerificationStatus
@@ -46,10 +47,13 @@ public sealed record VerificationDecision(
     [property: Id(0)] VerificationStatus Status,
     [property: Id(1)] string[] Winners,
     [property: Id(2)] string[] Losers,
-    /// <summary>The result the job should use: the first-submitted member of the majority.</summary>
-    [property: Id(3)] ShardOutput? Accepted,
     /// <summary>Relative distances measured, for calibration and the record.</summary>
-    [property: Id(4)] double[] Distances)
+    [property: Id(4)] double[] Distances,
+    /// <summary>
+    /// The result the job should use: the first-submitted member of the majority, by reference (Id 3 echoed the
+    /// output itself back; do not reuse it).
+    /// </summary>
+    [property: Id(5)] ResultRef? Accepted)
 {
-    public static VerificationDecision Awaiting { get; } = new(VerificationStatus.AwaitingResults, [], [], null, []);
+    public static VerificationDecision Awaiting { get; } = new(VerificationStatus.AwaitingResults, [], [], [], null);
 }

@@ -28,6 +28,14 @@ public sealed class DeviceGrain(
     private IGrainTimer? _watchdog;
     private string? _connectionId;
 
+    /// <summary>
+    /// The leases this device holds open: what it may accept a result for. Memory only, so that a lease costs the
+    /// device one state write (its verdict), not three: the job's state is the record of a lease, and this is the
+    /// device's working copy. A device grain that restarts forgets its open leases; a result for a forgotten lease is
+    /// refused (NotLeased), and the job's deadline re-runs the shard on another device, unpaid here.
+    /// </summary>
+    private readonly Dictionary<string, OpenLease> _openLeases = [];
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // After a restart, give a device that was online one full timeout to heartbeat again.
@@ -107,8 +115,7 @@ public sealed class DeviceGrain(
 
     public async Task ReleaseLeaseAsync(string leaseId)
     {
-        if (!S.OpenLeases.Remove(leaseId, out var lease)) return;
-        await state.WriteStateAsync();
+        if (!_openLeases.Remove(leaseId, out var lease)) return;
         if (S.Status == DeviceStatus.Online) await RefreshSlotsAsync();
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false);
     }
@@ -118,7 +125,7 @@ public sealed class DeviceGrain(
     public async Task<LeaseOffer> OfferAsync(ShardAssignment assignment, ShardRef shard)
     {
         var capabilities = S.Capabilities;
-        if (S.Status != DeviceStatus.Online || capabilities is null || S.OpenLeases.Count >= capabilities.Slots)
+        if (S.Status != DeviceStatus.Online || capabilities is null || _openLeases.Count >= capabilities.Slots)
         {
             // The router reserved a slot on a stale entry: correct it (which gives the slot back), so that the job
             // never has to know which partition a device lives in.
@@ -127,8 +134,7 @@ public sealed class DeviceGrain(
             return new LeaseOffer(false, 1.0);
         }
         var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
-        S.OpenLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes);
-        await state.WriteStateAsync();
+        _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes);
         await CommandStream().OnNextAsync(assignment);
         await RefreshSlotsAsync();
         return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));
@@ -136,24 +142,24 @@ public sealed class DeviceGrain(
 
     public async Task<ResultReceipt> SubmitResultAsync(ShardResult result)
     {
-        if (S.Status == DeviceStatus.Banned || !S.OpenLeases.Remove(result.LeaseId, out var lease))
+        if (S.Status == DeviceStatus.Banned || !_openLeases.Remove(result.LeaseId, out var lease))
         {
             return ResultReceipt.NotLeased;
         }
-        await state.WriteStateAsync();
         await RefreshSlotsAsync();
-        if (!OutputShape.Matches(result.Output, lease.ExpectedValues, lease.ExpectedBytes))
+        // The edge checked the bytes (size, finite values) before storing them; the size is checked again here because
+        // the lease, not the edge, is what defines it.
+        if (result.Result.Bytes != (long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes)
         {
-            return await LoseAsMalformedAsync(result.LeaseId, lease, "wrong size or non-finite values");
+            return await LoseAsMalformedAsync(result.LeaseId, lease, $"{result.Result.Bytes} bytes where the shard's output takes {(long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes}");
         }
-        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).DeliverResultAsync(result.LeaseId, DeviceId, result.Output);
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).DeliverResultAsync(result.LeaseId, DeviceId, result.Result);
         return ResultReceipt.Accepted;
     }
 
     public async Task<ResultReceipt> RejectResultAsync(string leaseId, string reason)
     {
-        if (S.Status == DeviceStatus.Banned || !S.OpenLeases.Remove(leaseId, out var lease)) return ResultReceipt.NotLeased;
-        await state.WriteStateAsync();
+        if (S.Status == DeviceStatus.Banned || !_openLeases.Remove(leaseId, out var lease)) return ResultReceipt.NotLeased;
         await RefreshSlotsAsync();
         return await LoseAsMalformedAsync(leaseId, lease, reason);
     }
@@ -168,9 +174,12 @@ public sealed class DeviceGrain(
 
     public async Task EndLeaseAsync(string leaseId, LeaseEndReason reason)
     {
-        if (!S.OpenLeases.Remove(leaseId)) return;
-        if (reason == LeaseEndReason.Expired) S.Record = Slashing.LeasesLost(S.Record, 1);
-        await state.WriteStateAsync();
+        if (!_openLeases.Remove(leaseId)) return;
+        if (reason == LeaseEndReason.Expired)
+        {
+            S.Record = Slashing.LeasesLost(S.Record, 1);
+            await state.WriteStateAsync();
+        }
         if (S.Status == DeviceStatus.Online)
         {
             await CommandStream().OnNextAsync(new LeaseRevoked(leaseId, reason));
@@ -219,7 +228,7 @@ public sealed class DeviceGrain(
     private async Task GoOfflineAsync(LeaseEndReason reason)
     {
         logger.LogInformation("Device {DeviceId} is offline ({Reason}); {Leases} lease(s) go back to their jobs",
-            DeviceId, reason, S.OpenLeases.Count);
+            DeviceId, reason, _openLeases.Count);
         await ReleaseAllLeasesAsync(reason);
         S.Status = DeviceStatus.Offline;
         // What the worker had cached says nothing once it is gone (a reconnect starts from an empty list, see
@@ -232,8 +241,8 @@ public sealed class DeviceGrain(
 
     private async Task ReleaseAllLeasesAsync(LeaseEndReason reason)
     {
-        var leases = S.OpenLeases.ToArray();
-        S.OpenLeases.Clear();
+        var leases = _openLeases.ToArray();
+        _openLeases.Clear();
         if (reason == LeaseEndReason.DeviceOffline) S.Record = Slashing.LeasesLost(S.Record, leases.Length);
         foreach (var (leaseId, lease) in leases)
         {
@@ -287,7 +296,7 @@ public sealed class DeviceGrain(
             Gflops = capabilities.Gflops,
             Runtimes = capabilities.Runtimes,
             Slots = capabilities.Slots,
-            BusySlots = S.OpenLeases.Count,
+            BusySlots = _openLeases.Count,
             Reliability = S.Record.Reliability,
             CachedBlobIds = S.CachedBlobIds,
             AuditRate = AuditPolicy.Rate(S.Record, _options),
@@ -311,7 +320,7 @@ public sealed class DeviceGrain(
         Record = S.Record,
         Reputation = S.Record.Reliability,
         AuditRate = AuditPolicy.Rate(S.Record, _options),
-        OpenLeases = S.OpenLeases.Count,
+        OpenLeases = _openLeases.Count,
         LastHeartbeat = S.Status == DeviceStatus.Online ? _lastHeartbeat : null,
         BannedAt = S.BannedAt,
     };

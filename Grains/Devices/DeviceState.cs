@@ -13,7 +13,8 @@ public sealed class DeviceState
     [Id(4)] public string HardwareClass { get; set; } = "";
     [Id(5)] public DeviceStatus Status { get; set; }
     [Id(6)] public DeviceRecord Record { get; set; } = new();
-    [Id(7)] public Dictionary<string, OpenLease> OpenLeases { get; set; } = [];
+    // Id 7 held the open leases; they are the device grain's working memory now (a lease costs one write, its
+    // verdict). Do not reuse 7.
     [Id(8)] public string[] CachedBlobIds { get; set; } = [];
     [Id(9)] public DateTimeOffset? BannedAt { get; set; }
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
@@ -22,6 +23,7 @@ public sealed class JobGrain(
     [PersistentState("job", StorageNames.State)] IPersistentState<JobState> state,
     IOptions<PoolOptions> options,
     [FromKeyedServices(PoolClock.Key)] TimeProvider time,
+    IBlobStore blobs,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private const string KeepAliveReminder = "job-keepalive";
@@ -33,7 +35,10 @@ public sealed class JobGrain(
     private readonly List<ArrivedResult> _arrived = [];
     private IGrainTimer? _batchTimer;
 
-    private sealed record ArrivedResult(string LeaseId, string DeviceId, ShardOutput Output);
+    private sealed record ArrivedResult(string LeaseId, string DeviceId, ResultRef Result);
+
+    /// <summary>The training round's running sum of accepted deltas: memory only, re-derived from <see cref="JobState.RoundResults"/>.</summary>
+    private RoundAggregator? _aggregator;
 
     private JobState S => state.State;
     private Round Current => S.Current;
@@ -60,7 +65,7 @@ public sealed class JobGrain(
         // Validation, whether any device online could run it at all, and its price: once, here. Refused now, not discovered later.
         var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
-        var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, submission.Spec, submission.ClientAccountId);
+        var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, blobs, submission.Spec, submission.ClientAccountId);
         if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;
@@ -100,8 +105,10 @@ public sealed class JobGrain(
         }
 
         S.Status = JobStatus.Queued;
-        S.Weights = initialWeights;
-        await StartRoundAsync(0);
+        S.WeightsBlobId = initialWeights;
+        await JobInputs.ReferenceAsync(blobs, spec, initialWeights, JobId);
+        StartRound(0);
+        await ReportLoadAsync();
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartSweeping();
@@ -123,13 +130,10 @@ public sealed class JobGrain(
     public Task<JobResult?> GetResultAsync()
     {
         if (!S.Exists || S.Status != JobStatus.Completed) return Task.FromResult<JobResult?>(null);
-        var ordered = S.Outputs.OrderBy(o => o.Key).Select(o => o.Value).ToList();
-        var result = S.Spec!.Kind switch
-        {
-            WorkloadKind.Train => new JobResult(WorkloadKind.Train, S.Weights, [], S.RoundLosses.ToArray()),
-            WorkloadKind.Infer => new JobResult(WorkloadKind.Infer, ordered.SelectMany(o => o.Values).ToArray(), [], []),
-            _ => new JobResult(WorkloadKind.Prep, [], ordered.SelectMany(o => o.Bytes).ToArray(), []),
-        };
+        var result = S.Spec!.Kind == WorkloadKind.Train
+            ? new JobResult(WorkloadKind.Train, [S.WeightsBlobId!], 4L * Plan.ParameterCount, S.RoundLosses.ToArray())
+            : new JobResult(S.Spec.Kind, S.RoundResults.OrderBy(r => r.Key).Select(r => r.Value.BlobId).ToArray(),
+                S.RoundResults.Values.Sum(r => r.Bytes), []);
         return Task.FromResult<JobResult?>(result);
     }
 
@@ -153,10 +157,10 @@ public sealed class JobGrain(
     /// here and lost with the activation is the same as a lost one-way call: its lease expires and the shard
     /// runs again, and nothing was paid for it.
     /// </summary>
-    public Task DeliverResultAsync(string leaseId, string deviceId, ShardOutput output)
+    public Task DeliverResultAsync(string leaseId, string deviceId, ResultRef result)
     {
         if (!IsActive) return Task.CompletedTask;
-        _arrived.Add(new ArrivedResult(leaseId, deviceId, output));
+        _arrived.Add(new ArrivedResult(leaseId, deviceId, result));
         if (_arrived.Count == 1)
         {
             // A timer tick is a message like any other: it runs after the results already queued behind this one.
@@ -185,11 +189,11 @@ public sealed class JobGrain(
             if (shard.Audited)
             {
                 var tolerance = Tolerance.For(S.Spec!.Kind, _options.Tolerances);
-                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec.Kind, tolerance, result.Output)));
+                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec.Kind, tolerance, result.Result)));
                 continue;
             }
             SettleLease(shard, lease, Verdict.Unaudited);
-            Accept(shard, result.Output);
+            Accept(shard, result.Result);
         }
 
         // Each audited shard has its own verification grain: ask them side by side, each shard's results in order.
@@ -205,10 +209,12 @@ public sealed class JobGrain(
             foreach (var decision in decisions) await ApplyDecisionAsync(shard, decision);
         }
 
+        // Decisions are persisted before they are acted on; what the flush clears from the outboxes is persisted with
+        // the next write (the dispatch's, or the round's), since replaying an applied transfer or verdict changes nothing.
         await state.WriteStateAsync();
-        await FlushOutboxesAsync();
+        var flushed = await JobOutbox.FlushAsync(GrainFactory, JobId, S.TransferOutbox, S.VerdictOutbox, logger);
         if (Current.IsComplete) await CompleteRoundAsync();
-        else await DispatchAsync(expectedFreeSlots: batch.Count);
+        else await DispatchAsync(expectedFreeSlots: batch.Count, persist: flushed);
     }
 
     private async Task ApplyDecisionAsync(ShardState shard, VerificationDecision decision)
@@ -266,56 +272,71 @@ public sealed class JobGrain(
         S.PaidMicroHu += payment.AmountMicroHu;
     }
 
-    /// <summary>Folds an accepted output into the round: a weighted delta for training, the output itself otherwise.</summary>
-    private void Accept(ShardState shard, ShardOutput output)
+    /// <summary>
+    /// Folds an accepted result into the round: its reference into the state, and for training its delta into the
+    /// round's sum (streamed from the blob store on the thread pool, not on this turn).
+    /// </summary>
+    private void Accept(ShardState shard, ResultRef result)
     {
         Round.Accept(shard);
         S.ShardsDone++;
         if (S.Spec!.Kind == WorkloadKind.Train)
         {
             var samples = Plan.Shard(Current.Number, shard.Index).SampleCount;
-            var average = new FederatedAverage(S.RoundSums, S.RoundSamples);
-            average.Add(output.Values, samples);
-            S.RoundSums = average.Sums;
-            S.RoundSamples = average.TotalSamples;
-            S.RoundLossSum += output.Loss * samples;
+            Aggregator.Add(result, samples);
+            S.RoundSamples += samples;
+            S.RoundLossSum += result.Loss * samples;
         }
-        else
+        S.RoundResults[shard.Index] = result;
+    }
+
+    /// <summary>The round's aggregator; after the activation was lost, one that has re-added the round's accepted deltas.</summary>
+    private RoundAggregator Aggregator
+    {
+        get
         {
-            S.Outputs[shard.Index] = output;
+            if (_aggregator is { } current && current.Round == Current.Number) return current;
+            var accepted = S.RoundResults.OrderBy(r => r.Key).Select(r => (r.Value, (long)Plan.Shard(Current.Number, r.Key).SampleCount)).ToList();
+            if (accepted.Count > 0) logger.LogInformation("Job {JobId}: re-deriving round {Round}'s sum from {Count} accepted result(s)", JobId, Current.Number + 1, accepted.Count);
+            return _aggregator = RoundAggregator.Replay(blobs, Current.Number, checked((int)Plan.ParameterCount), accepted);
         }
     }
 
     // ---- Rounds --------------------------------------------------------------------------------------------------
 
-    private async Task StartRoundAsync(int round)
+    private void StartRound(int round)
     {
-        if (S.Weights.Length > 0)
-        {
-            var bytes = WeightsFormat.ToBytes(S.Weights);
-            S.WeightsBlobId = Digest.Sha256Hex(bytes);
-            await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(S.WeightsBlobId).PutAsync(bytes);
-        }
         S.Current = Round.Start(round, S.ShardsPerRound);
-        await ReportLoadAsync();
-        S.RoundSums = S.Spec!.Kind == WorkloadKind.Train ? new double[S.Weights.Length] : [];
+        S.RoundResults = [];
         S.RoundSamples = 0;
         S.RoundLossSum = 0;
+        _aggregator = null;
     }
 
     private async Task CompleteRoundAsync()
     {
         if (S.Spec!.Kind == WorkloadKind.Train)
         {
-            var average = new FederatedAverage(S.RoundSums, S.RoundSamples);
-            var weights = S.Weights;
-            S.Weights = weights.Length > 65_536 ? await Task.Run(() => average.ApplyTo(weights)) : average.ApplyTo(weights);
+            string next;
+            try
+            {
+                next = await Aggregator.CompleteAsync(S.WeightsBlobId!);
+            }
+            catch (InvalidDataException ex)
+            {
+                await FinishAsync(JobStatus.Failed, $"round {Current.Number + 1} could not be averaged: {ex.Message}");
+                return;
+            }
+            // The checkpoint: the next round starts from these weights, and they stay while the job holds them.
+            await blobs.AddReferenceAsync(next, BlobHolders.Job(JobId));
+            S.WeightsBlobId = next;
             S.RoundLosses.Add(S.RoundLossSum / Math.Max(1, S.RoundSamples));
             logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5}", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
         }
         if (Current.Number + 1 < S.Rounds)
         {
-            await StartRoundAsync(Current.Number + 1);
+            StartRound(Current.Number + 1);
+            await ReportLoadAsync();
             await state.WriteStateAsync();
             await DispatchAsync(expectedFreeSlots: S.ShardsPerRound);
             return;
@@ -336,15 +357,19 @@ public sealed class JobGrain(
     // ---- Leases --------------------------------------------------------------------------------------------------
 
     /// <summary>Leases every shard that still needs results, as far as devices and budget allow (<see cref="ShardDispatcher"/>).</summary>
-    private async Task DispatchAsync(int expectedFreeSlots = 1)
+    private async Task DispatchAsync(int expectedFreeSlots = 1, bool persist = false)
     {
-        if (S.Status is not (JobStatus.Queued or JobStatus.Running)) return;
+        if (S.Status is not (JobStatus.Queued or JobStatus.Running))
+        {
+            if (persist) await state.WriteStateAsync();
+            return;
+        }
         var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu);
         var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, beingOffered =>
             Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
-        if (result.Changed)
+        if (result.Changed || persist)
         {
-            if (S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
+            if (result.Changed && S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
             await state.WriteStateAsync();
         }
         // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
@@ -429,10 +454,32 @@ public sealed class JobGrain(
         await state.WriteStateAsync();
         StopSweeping();
         await FlushOutboxesAsync();
+        await KeepOnlyResultBlobsAsync(status);
         await UnregisterKeepAliveAsync();
         await ReportLoadAsync();
         logger.LogInformation("Job {JobId} {Status}{Reason}: paid {Paid}, fee {Fee}, refunded {Refund} micro-HU",
             JobId, status, reason is null ? "" : $" ({reason})", S.PaidMicroHu, S.FeeMicroHu, S.RefundedMicroHu);
+    }
+
+    /// <summary>
+    /// The job's working blobs (round checkpoints, results, its inputs) are released to the collector; what the client
+    /// can still download stays: the final weights or outputs, and the last checkpoint of a training job that stopped.
+    /// A store that cannot be reached now only delays collection (logged), never the job's end.
+    /// </summary>
+    private async Task KeepOnlyResultBlobsAsync(JobStatus status)
+    {
+        var kept = new List<string>();
+        if (S.WeightsBlobId is { } weights && S.Spec!.Kind == WorkloadKind.Train) kept.Add(weights);
+        if (status == JobStatus.Completed && S.Spec!.Kind != WorkloadKind.Train) kept.AddRange(S.RoundResults.Values.Select(r => r.BlobId));
+        try
+        {
+            foreach (var blobId in kept.Distinct()) await blobs.AddReferenceAsync(blobId, BlobHolders.Result(JobId));
+            await blobs.RemoveHolderAsync(BlobHolders.Job(JobId));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Job {JobId}: its working blobs could not be released yet; they stay until a later collection finds them unreferenced", JobId);
+        }
     }
 
     private async Task FlushOutboxesAsync()

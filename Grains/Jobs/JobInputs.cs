@@ -1,40 +1,62 @@
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
 
 namespace Huginn.Grains.Jobs;
 
-/// <summary>A job's inputs checked at submission: blobs that exist with the right size, and its starting weights.</summary>
+/// <summary>
+/// A job's inputs checked at submission: blobs that exist with the right size, and its starting weights, which
+/// are always a blob (the job's state holds only their id, whatever the model's size).
+/// </summary>
 public static class JobInputs
 {
     /// <summary>
-    /// Checks that blob inputs exist and have the size the spec implies, and returns the starting weights:
-    /// from the named blob, from an earlier training job of the same owner, or initialised from the seed.
+    /// Checks that blob inputs exist and have the size the spec implies, and returns the blob of the starting
+    /// weights: the named blob, an earlier training job's result of the same owner, or weights initialised from the
+    /// seed and stored now. Null for prep, which has no model weights.
     /// </summary>
-    public static async Task<(float[] Weights, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, JobSpec spec, string ownerAccountId)
+    public static async Task<(string? WeightsBlobId, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId)
     {
         var errors = new List<SpecError>();
         if (spec.Dataset.BlobId is { } datasetBlob)
         {
-            var length = await grains.GetGrain<Interfaces.Blobs.IBlobGrain>(datasetBlob).GetLengthAsync();
+            var length = await blobs.GetLengthAsync(datasetBlob);
             var model = ModelRegistry.Get(spec.Model!.Type);
             var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
             if (length is null) errors.Add(new SpecError("dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
             else if (length != spec.Dataset.Samples * rowBytes)
                 errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
         }
-        if (spec.Kind == WorkloadKind.Prep) return ([], errors);
+        if (spec.Kind == WorkloadKind.Prep) return (null, errors);
         if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, ownerAccountId, errors);
-        if (spec.WeightsBlobId is not { } weightsBlob) return (ModelInitializer.Initialize(spec.Model!, spec.Seed), errors);
+        if (spec.WeightsBlobId is not { } weightsBlob) return errors.Count > 0 ? (null, errors) : (await InitializeAsync(blobs, spec), errors);
 
-        var bytes = await grains.GetGrain<Interfaces.Blobs.IBlobGrain>(weightsBlob).GetAsync();
         var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
-        if (bytes is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
-        else if (bytes.LongLength != expected)
-            errors.Add(new SpecError("weightsBlobId", $"the blob holds {bytes.LongLength} bytes; this model's float32 weights take {expected}"));
-        return errors.Count > 0 ? ([], errors) : (WeightsFormat.FromBytes(bytes!), errors);
+        var weightsLength = await blobs.GetLengthAsync(weightsBlob);
+        if (weightsLength is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+        else if (weightsLength != expected)
+            errors.Add(new SpecError("weightsBlobId", $"the blob holds {weightsLength} bytes; this model's float32 weights take {expected}"));
+        return (errors.Count > 0 ? null : weightsBlob, errors);
     }
 
-    private static async Task<(float[] Weights, List<SpecError> Errors)> WeightsFromJobAsync(
+    /// <summary>Marks the dataset and weights blobs a submitted job reads as in use by it.</summary>
+    public static async Task ReferenceAsync(IBlobStore blobs, JobSpec spec, string? weightsBlobId, string jobId)
+    {
+        foreach (var blobId in new[] { spec.Dataset.BlobId, weightsBlobId }.OfType<string>().Distinct())
+            await blobs.AddReferenceAsync(blobId, BlobHolders.Job(jobId));
+    }
+
+    /// <summary>Weights from the seed, computed off the grain's turn and stored as a blob.</summary>
+    private static Task<string> InitializeAsync(IBlobStore blobs, JobSpec spec) => Task.Run(async () =>
+    {
+        var weights = ModelInitializer.Initialize(spec.Model!, spec.Seed);
+        await using var stream = F32Streams.AsStream(weights);
+        var stored = await blobs.PutAsync(stream);
+        if (!stored.Succeeded) throw new InvalidOperationException($"the initial weights could not be stored: {stored.Outcome}");
+        return stored.BlobId!;
+    });
+
+    private static async Task<(string? WeightsBlobId, List<SpecError> Errors)> WeightsFromJobAsync(
         IGrainFactory grains, JobSpec spec, string sourceJobId, string ownerAccountId, List<SpecError> errors)
     {
         var source = grains.GetGrain<IJobGrain>(sourceJobId);
@@ -44,8 +66,8 @@ public static class JobInputs
         else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError("weightsFromJobId", "is not a training job"));
         else if (view.Status != JobStatus.Completed) errors.Add(new SpecError("weightsFromJobId", $"has not completed (it is {view.Status.ToString().ToLowerInvariant()})"));
         else if (!SameModel(view.Spec.Model!, spec.Model!)) errors.Add(new SpecError("model", "must be the model the source job trained"));
-        if (errors.Count > 0) return ([], errors);
-        return ((await source.GetResultAsync())!.Values, errors);
+        if (errors.Count > 0) return (null, errors);
+        return ((await source.GetResultAsync())!.BlobIds.Single(), errors);
     }
 
     private static bool SameModel(ModelSpec a, ModelSpec b) =>

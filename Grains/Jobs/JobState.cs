@@ -18,15 +18,12 @@ public sealed class JobState
     [Id(7)] public int Rounds { get; set; }
     [Id(8)] public int ShardsPerRound { get; set; }
     // Id 9 held the round number and Id 15 the round's shards: both are in Current (a Round) now. Do not reuse 9 or 15.
-    /// <summary>Train: the weights the current round starts from. Infer: the model's weights.</summary>
-    [Id(10)] public float[] Weights { get; set; } = [];
-    /// <summary>Σ samples·delta over the current round's accepted shards (federated averaging).</summary>
-    [Id(11)] public double[] RoundSums { get; set; } = [];
+    // Ids 10 and 11 held the round's weights and Σ samples·delta inline: model-sized, so they live in the blob store
+    // (WeightsBlobId) and in the round's aggregator (RoundAggregator) now. Do not reuse 10 or 11.
     [Id(12)] public long RoundSamples { get; set; }
     [Id(13)] public double RoundLossSum { get; set; }
     [Id(14)] public List<double> RoundLosses { get; set; } = [];
-    /// <summary>Infer and prep: accepted outputs by shard index.</summary>
-    [Id(16)] public Dictionary<int, ShardOutput> Outputs { get; set; } = [];
+    // Id 16 held accepted infer and prep outputs inline; they are blobs named in RoundResults now. Do not reuse 16.
     [Id(17)] public int ShardsDone { get; set; }
     [Id(18)] public int ShardsVerified { get; set; }
     /// <summary>Paid to contributors for accepted work.</summary>
@@ -43,13 +40,22 @@ public sealed class JobState
     [Id(27)] public string? FailureReason { get; set; }
     // Id 28 held a per-lease reserve; the reserve is now computed from the price (CanReserveAnotherLease). Do not reuse 28.
     [Id(29)] public ShardRequirement? Requirement { get; set; }
-    /// <summary>The blob holding <see cref="Weights"/>, so that workers download them once per round.</summary>
+    /// <summary>
+    /// Train: the weights the current round starts from (the last round's checkpoint; the final weights once the job
+    /// completed). Infer: the model's weights. Workers download them once per round. Null for prep.
+    /// </summary>
     [Id(30)] public string? WeightsBlobId { get; set; }
     /// <summary>The round being run: its shards and leases (<see cref="Jobs.Round"/>).</summary>
     [Id(31)] public Round Current { get; set; } = new();
     /// <summary>The ETA and the HU price quoted at submission, kept so that the job is never priced again.</summary>
     [Id(32)] public double EstimatedEtaSeconds { get; set; }
     [Id(33)] public decimal EurPerHu { get; set; }
+    /// <summary>
+    /// The current round's accepted results by shard index, by reference: for training, what the round's sum is
+    /// re-derived from after a crash; for infer and prep, the job's outputs. A few hundred bytes per shard, whatever
+    /// the model's size.
+    /// </summary>
+    [Id(34)] public Dictionary<int, ResultRef> RoundResults { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

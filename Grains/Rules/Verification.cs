@@ -18,7 +18,11 @@ namespace Huginn.Grains.Rules;
 /// </summary>
 public static class Verification
 {
-    public static VerificationDecision Decide(IReadOnlyList<VerificationEntry> entries)
+    /// <summary>
+    /// Decides from the results gathered so far, in arrival order. <paramref name="distance"/> gives the relative L2
+    /// distance of two train or infer results (the verification grain measures it by streaming their blobs).
+    /// </summary>
+    public static VerificationDecision Decide(IReadOnlyList<VerificationEntry> entries, Func<VerificationEntry, VerificationEntry, double> distance)
     {
         if (entries.Count < 2) return VerificationDecision.Awaiting;
 
@@ -29,9 +33,9 @@ public static class Verification
         {
             for (var j = i + 1; j < n; j++)
             {
-                var (agree, distance) = Agree(entries[i], entries[j]);
+                var (agree, d) = Agree(entries[i], entries[j], distance);
                 agrees[i, j] = agrees[j, i] = agree;
-                distances.Add(distance);
+                distances.Add(d);
             }
         }
 
@@ -45,43 +49,56 @@ public static class Verification
 
         if (anchor < 0)
         {
-            return n >= 3
-                ? new VerificationDecision(VerificationStatus.Disputed, [], [], null, distances.ToArray())
-                : new VerificationDecision(VerificationStatus.NeedsTieBreak, [], [], null, distances.ToArray());
+            return new VerificationDecision(n >= 3 ? VerificationStatus.Disputed : VerificationStatus.NeedsTieBreak, [], [], distances.ToArray(), null);
         }
 
         var winners = Enumerable.Range(0, n).Where(i => i == anchor || agrees[anchor, i]).ToList();
         if (winners.Count * 2 <= n)
         {
             // Two of four cannot happen with at most three results; kept so that the rule stays a strict majority.
-            return new VerificationDecision(VerificationStatus.Disputed, [], [], null, distances.ToArray());
+            return new VerificationDecision(VerificationStatus.Disputed, [], [], distances.ToArray(), null);
         }
         var losers = Enumerable.Range(0, n).Except(winners);
         return new VerificationDecision(
             VerificationStatus.Decided,
             winners.Select(i => entries[i].DeviceId).ToArray(),
             losers.Select(i => entries[i].DeviceId).ToArray(),
-            entries[winners.Min()].Output,
-            distances.ToArray());
+            distances.ToArray(),
+            entries[winners.Min()].Result);
     }
 
-    /// <summary>Whether two results of the same shard agree, and how far apart they are (0 or 1 for prep).</summary>
-    public static (bool Agree, double Distance) Agree(VerificationEntry a, VerificationEntry b) =>
-        Agree(a.Kind, a.Output, b.Output, Math.Min(a.Tolerance, b.Tolerance));
+    /// <summary>Whether two gathered results agree, and how far apart they are (0 or 1 for prep).</summary>
+    public static (bool Agree, double Distance) Agree(VerificationEntry a, VerificationEntry b, Func<VerificationEntry, VerificationEntry, double> distance) =>
+        Agree(a.Kind, a.Result.Samples, b.Result.Samples,
+            sameBytes: () => a.Result.BlobId == b.Result.BlobId,
+            distance: () => distance(a, b),
+            Math.Min(a.Tolerance, b.Tolerance));
 
-    /// <inheritdoc cref="Agree(VerificationEntry, VerificationEntry)"/>
+    /// <summary>The same rule for two results held in memory (the worker's calibration, tests).</summary>
     public static (bool Agree, double Distance) Agree(WorkloadKind kind, ShardOutput a, ShardOutput b, double tolerance)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        // Two results over different sample counts did not run the same shard, however close their numbers.
-        if (a.Samples != b.Samples) return (false, double.PositiveInfinity);
+        return Agree(kind, a.Samples, b.Samples,
+            sameBytes: () => Digest.Sha256Hex(a.Bytes) == Digest.Sha256Hex(b.Bytes),
+            distance: () => TensorComparison.RelativeL2(a.Values, b.Values),
+            tolerance);
+    }
+
+    /// <summary>
+    /// The one agreement test. Two results over different sample counts did not run the same shard, however close
+    /// their numbers. Prep results agree when their bytes are the same (compared by digest, which for blobs is their
+    /// id: computed by the store, never taken from a device). Tensors agree within the tolerance.
+    /// </summary>
+    private static (bool Agree, double Distance) Agree(WorkloadKind kind, long samplesA, long samplesB, Func<bool> sameBytes, Func<double> distance, double tolerance)
+    {
+        if (samplesA != samplesB) return (false, double.PositiveInfinity);
         if (kind == WorkloadKind.Prep)
         {
-            var same = Digest.Sha256Hex(a.Bytes) == Digest.Sha256Hex(b.Bytes);
+            var same = sameBytes();
             return (same, same ? 0 : 1);
         }
-        var distance = TensorComparison.RelativeL2(a.Values, b.Values);
-        return (Tolerance.Within(distance, tolerance), distance);
+        var d = distance();
+        return (Tolerance.Within(d, tolerance), d);
     }
 }

@@ -48,6 +48,32 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
     }
 
     /// <summary>
+    /// Uploads a result too large for one frame; the result message then names the blob. Retried like a download;
+    /// returns the blob id the pool computed (it must equal ours: the id is the bytes' SHA-256).
+    /// </summary>
+    public async Task<string> UploadAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        var expected = Digest.Sha256Hex(bytes);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "v1/blobs") { Content = new ByteArrayContent(bytes) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                using var response = await http.SendAsync(request, cancellationToken);
+                if ((int)response.StatusCode >= 500 && attempt < 3) throw new HttpRequestException($"server error {(int)response.StatusCode}");
+                response.EnsureSuccessStatusCode();
+                return expected;
+            }
+            catch (HttpRequestException) when (attempt < 3 && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1 << attempt), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
     /// Straight into an array of the announced length: buffering the whole body first and then copying it out
     /// (ReadAsByteArrayAsync) costs a second pass over the bytes and a second array as large as the blob.
     /// </summary>

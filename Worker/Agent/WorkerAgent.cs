@@ -22,6 +22,8 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
 {
     private readonly HttpClient _http = new() { BaseAddress = new Uri(options.Api.ToString().TrimEnd('/') + "/") };
     private BlobCache? _blobs;
+    /// <summary>The largest frame the pool accepts (from its welcome); a larger result goes up as a blob.</summary>
+    private int _maxFrameBytes = Frame.DefaultMaxFrameBytes;
     private long _acceptedMicroHu;
     private int _shardsDone;
 
@@ -92,6 +94,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
             return socket.CloseStatus == WebSocketCloseStatus.PolicyViolation ? SessionEnd.Refused : SessionEnd.Closed;
         }
         log($"connected as {welcome.DeviceId}; heartbeat every {welcome.HeartbeatSeconds:F0}s");
+        _maxFrameBytes = welcome.MaxFrameBytes;
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var work = Channel.CreateUnbounded<AssignMessage>();
@@ -219,7 +222,14 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         var payload = new byte[output.Values.Length * 4 + output.Bytes.Length];
         Tensors.ToBytes(output.Values).CopyTo(payload, 0);
         output.Bytes.CopyTo(payload, output.Values.Length * 4);
-        await frames.SendAsync(new ResultMessage(assign.LeaseId, output.Loss, output.Samples, output.Values.Length, output.Bytes.Length), payload, session);
+        var result = new ResultMessage(assign.LeaseId, output.Loss, output.Samples, output.Values.Length, output.Bytes.Length);
+        if (payload.Length + Frame.MaxHeaderBytes + 4 > _maxFrameBytes)
+        {
+            // Larger than a frame (a big model's delta): uploaded as a blob first, and the result names it.
+            result = result with { ResultBlobId = await _blobs!.UploadAsync(payload, session) };
+            payload = [];
+        }
+        await frames.SendAsync(result, payload, session);
         Interlocked.Add(ref _acceptedMicroHu, assign.PriceMicroHu);
         Interlocked.Increment(ref _shardsDone);
         var rate = assign.Shard.Flops / Math.Max(clock.Elapsed.TotalSeconds, 1e-9) / 1e9;

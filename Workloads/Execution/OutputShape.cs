@@ -1,10 +1,8 @@
-using Huginn.Workloads;
-
-namespace Huginn.Grains;
+namespace Huginn.Workloads;
 
 /// <summary>
-/// The exact size of a valid shard output, computed by the coordinator from the spec. A result of any other
-/// size is malformed and never reaches verification or a model.
+/// The exact size of a valid shard output, computed from the spec (by the edge and the coordinator alike, never
+/// taken from a device). A result of any other size is malformed and never reaches verification or a model.
 /// </summary>
 public static class OutputShape
 {
@@ -18,6 +16,13 @@ public static class OutputShape
             WorkloadKind.Prep => (0, checked(shard.SampleCount * model!.FeaturesPerSample(spec.Model!))),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "unknown workload kind"),
         };
+    }
+
+    /// <summary>The size of a valid result as stored: the float32 values (little-endian) followed by the raw bytes.</summary>
+    public static long ExpectedResultBytes(JobSpec spec, ShardPlan shard)
+    {
+        var (values, bytes) = Expected(spec, shard);
+        return (long)values * sizeof(float) + bytes;
     }
 
     /// <summary>True when the output has exactly the expected sizes and only finite values.</summary>
