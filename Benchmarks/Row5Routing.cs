@@ -6,6 +6,7 @@ using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Routing;
 using Huginn.Grains.Routing;
+using Huginn.Simulation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -299,11 +300,8 @@ public static class Row5Routing
         return (memory.Serialize(state).ToMemory().Length, binary.Serialize(state).ToMemory().Length);
     }
 
-    private static async Task RegisterAsync(IClusterClient client, Row5Device device)
-    {
-        var result = await client.GetGrain<IDeviceGrain>(device.DeviceId).RegisterAsync(new DeviceRegistration(device.OwnerId, device.Name, device.Capabilities));
-        if (!result.Succeeded) throw new InvalidOperationException($"{device.DeviceId}: {string.Join("; ", result.Errors)}");
-    }
+    private static Task RegisterAsync(IClusterClient client, Row5Device device) =>
+        PoolSetup.RegisterAsync(client.GetGrain<IDeviceGrain>(device.DeviceId), new DeviceRegistration(device.OwnerId, device.Name, device.Capabilities));
 
     private static async Task HeartbeatAsync(IClusterClient client, Row5Device device, string[] cachedBlobIds)
     {
