@@ -1,8 +1,8 @@
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
-using Huginn.Grains.Interfaces.Ledger;
 using Huginn.Silo.Hosting;
+using Huginn.Simulation;
 using Huginn.Workloads;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,12 +17,17 @@ namespace Huginn.Benchmarks;
 public sealed class BenchCluster : IAsyncDisposable
 {
     private readonly InProcessTestCluster _cluster;
-    private readonly string _prefix = Guid.NewGuid().ToString("N")[..6];
-    private int _sequence;
 
-    private BenchCluster(InProcessTestCluster cluster) => _cluster = cluster;
+    private BenchCluster(InProcessTestCluster cluster)
+    {
+        _cluster = cluster;
+        Pool = new PoolSetup(cluster.Client);
+    }
 
     public IClusterClient Client => _cluster.Client;
+
+    /// <summary>Accounts, devices and jobs of this run.</summary>
+    public PoolSetup Pool { get; }
 
     /// <summary>The silo's services (its serializers and storage options).</summary>
     public IServiceProvider SiloServices => _cluster.Silos[0].ServiceProvider;
@@ -65,56 +70,25 @@ public sealed class BenchCluster : IAsyncDisposable
         return new BenchCluster(cluster);
     }
 
-    public string NextId(string kind) => $"{kind}-{_prefix}-{Interlocked.Increment(ref _sequence)}";
+    /// <summary>
+    /// Devices heartbeat on their own at this interval (the pool clock is the system clock; the Api's interval is
+    /// 10 s, the heartbeat timeout 30 s).
+    /// </summary>
+    public static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(5);
 
-    public async Task<string> CreateClientAsync(decimal hu)
-    {
-        var accountId = NextId("client");
-        await Client.GetGrain<IAccountGrain>(accountId).OpenAsync(AccountKind.Client);
-        var minted = await Client.GetGrain<IAccountGrain>(SystemAccounts.Mint).TransferAsync(new Transfer
-        {
-            TransferId = $"mint:{accountId}",
-            From = SystemAccounts.Mint,
-            To = accountId,
-            AmountMicroHu = MicroHu.FromHu(hu),
-            Kind = TransferKind.Mint,
-        });
-        if (minted != TransferOutcome.Applied) throw new InvalidOperationException($"mint for {accountId}: {minted}");
-        return accountId;
-    }
-
-    public async Task<SimDevice> AddDeviceAsync(Strategy strategy, int slots, int sleeperHonestShards = 0, int seed = 0)
-    {
-        var owner = NextId("contributor");
-        await Client.GetGrain<IAccountGrain>(owner).OpenAsync(AccountKind.Contributor);
-        var device = new SimDevice(Client, NextId("device"), owner, strategy, sleeperHonestShards, seed);
-        var registered = await device.Grain.RegisterAsync(new DeviceRegistration(owner, device.DeviceId, new DeviceCapabilities
-        {
-            Kind = DeviceKind.Cpu,
-            Gflops = 100,
-            MemoryMb = 16_384,
-            Runtimes = ["torch"],
-            Slots = slots,
-            CpuCores = 4,
-        }));
-        if (!registered.Succeeded) throw new InvalidOperationException(string.Join("; ", registered.Errors));
-        await device.ConnectAsync();
-        return device;
-    }
+    /// <summary>
+    /// A CPU device of its own owner. Every device but an honest one works one shard at a time and waits for each
+    /// verdict, so that "caught after n shards" is exact.
+    /// </summary>
+    public Task<SimulatedDevice> AddDeviceAsync(Behavior behavior, int slots, int honestShards = 0, int seed = 0) =>
+        Pool.AddDeviceAsync(PoolSetup.Cpu(slots), behavior, honestShards: honestShards, seed: seed,
+            awaitsVerdicts: behavior != Behavior.Honest, heartbeatEvery: HeartbeatEvery);
 
     /// <summary>Gives a device the record of <paramref name="audits"/> confirmed audits, as if it had earned them.</summary>
-    public static async Task TrustAsync(SimDevice device, int audits)
+    public static async Task TrustAsync(SimulatedDevice device, int audits)
     {
         for (var i = 0; i < audits; i++)
             await device.Grain.RecordVerdictAsync(new VerdictNotice(new ShardRef("trust-up", 0, i, 0), $"trust-{device.DeviceId}-{i}", Verdict.Verified));
-    }
-
-    public async Task<string> SubmitAsync(string clientId, JobSpec spec)
-    {
-        var jobId = NextId("job");
-        var result = await Client.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(clientId, spec, null));
-        if (!result.Succeeded) throw new InvalidOperationException($"{result.Refusal}: {string.Join("; ", result.Errors)}");
-        return jobId;
     }
 
     /// <summary>Polls the job until it finishes; returns the view and how many polls it took (they are grain calls too).</summary>

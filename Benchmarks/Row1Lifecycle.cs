@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Huginn.Simulation;
 
 namespace Huginn.Benchmarks;
 
@@ -20,7 +21,7 @@ public static class Row1Lifecycle
 
         // Warm-up: activations, the partitions and directory, JIT.
         await EchoAsync(cluster, TimeSpan.FromSeconds(0.3), sizes.EchoCallers);
-        var clientId = await cluster.CreateClientAsync(hu: 1_000_000);
+        var clientId = await cluster.Pool.CreateClientAsync(hu: 1_000_000);
         var warmUp = await AddDevicesAsync(cluster, sizes);
         await RunJobAsync(cluster, clientId, 40, seed: 1);
         await DisconnectAsync(warmUp);
@@ -64,14 +65,10 @@ public static class Row1Lifecycle
         return rows;
     }
 
-    internal static async Task<List<SimDevice>> AddDevicesAsync(BenchCluster cluster, Sizes sizes)
-    {
-        var devices = new List<SimDevice>();
-        for (var i = 0; i < sizes.Devices; i++) devices.Add(await cluster.AddDeviceAsync(Strategy.Honest, sizes.Slots));
-        return devices;
-    }
+    internal static Task<List<SimulatedDevice>> AddDevicesAsync(BenchCluster cluster, Sizes sizes) =>
+        cluster.Pool.AddDevicesAsync(sizes.Devices, PoolSetup.Cpu(sizes.Slots), BenchCluster.HeartbeatEvery);
 
-    internal static async Task DisconnectAsync(List<SimDevice> devices)
+    internal static async Task DisconnectAsync(List<SimulatedDevice> devices)
     {
         foreach (var device in devices)
         {
@@ -92,7 +89,7 @@ public static class Row1Lifecycle
         var clock = Stopwatch.StartNew();
         var waits = await Task.WhenAll(Enumerable.Range(0, jobs).Select(async j =>
         {
-            var jobId = await cluster.SubmitAsync(clientId, BenchCluster.TinyInference(shards, seed * 100 + (ulong)j));
+            var jobId = (await cluster.Pool.SubmitJobAsync(clientId, BenchCluster.TinyInference(shards, seed * 100 + (ulong)j))).JobId;
             return await cluster.WaitAsync(jobId, TimeSpan.FromMinutes(5));
         }));
         var elapsed = clock.Elapsed;

@@ -71,7 +71,7 @@ public static class Row2Postgres
     {
         await using var cluster = await BenchCluster.StartAsync(_ => { }, postgres);
         var rowSizes = new Row1Lifecycle.Sizes(sizes.Devices, sizes.Slots, [sizes.Shards], jobs, TimeSpan.Zero, 1);
-        var clientId = await cluster.CreateClientAsync(hu: 1_000_000);
+        var clientId = await cluster.Pool.CreateClientAsync(hu: 1_000_000);
         var devices = await Row1Lifecycle.AddDevicesAsync(cluster, rowSizes);
         foreach (var device in devices) await BenchCluster.TrustAsync(device, 60);
         await Row1Lifecycle.RunJobAsync(cluster, clientId, Math.Min(40, sizes.Shards), seed: 1);

@@ -1,4 +1,5 @@
 using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Simulation;
 
 namespace Huginn.Benchmarks;
 
@@ -18,13 +19,13 @@ public static class Row6Verification
     {
         await using var cluster = await BenchCluster.StartAsync(_ => { });
         var rows = new List<string[]>();
-        var clientId = await cluster.CreateClientAsync(hu: 1_000_000);
+        var clientId = await cluster.Pool.CreateClientAsync(hu: 1_000_000);
 
         // Steady state: honest devices whose record is long enough for the audit floor (3 / 60 = 5 %).
-        var honest = new List<SimDevice>();
+        var honest = new List<SimulatedDevice>();
         for (var i = 0; i < sizes.HonestDevices; i++)
         {
-            var device = await cluster.AddDeviceAsync(Strategy.Honest, sizes.Slots);
+            var device = await cluster.AddDeviceAsync(Behavior.Honest, sizes.Slots);
             await BenchCluster.TrustAsync(device, 60);
             honest.Add(device);
         }
@@ -42,12 +43,12 @@ public static class Row6Verification
         // The mixed pool: the same honest devices (their own owners) and one of each cheater, each its own owner.
         var honestBefore = new Dictionary<string, (long Hu, int Shards)>();
         foreach (var d in honest) honestBefore[d.DeviceId] = (await HuAsync(cluster, d), d.Submitted);
-        var cheaters = new List<(string Name, SimDevice Device)>
+        var cheaters = new List<(string Name, SimulatedDevice Device)>
         {
-            ("always wrong", await cluster.AddDeviceAsync(Strategy.AlwaysWrong, 1)),
-            ($"sleeper (honest for {sizes.SleeperHonestShards})", await cluster.AddDeviceAsync(Strategy.Sleeper, 1, sizes.SleeperHonestShards)),
-            ("p = 0.1 (seed 42)", await cluster.AddDeviceAsync(Strategy.Sometimes, 1, seed: 42)),
-            ("lazy (zeros)", await cluster.AddDeviceAsync(Strategy.Lazy, 1)),
+            ("always wrong", await cluster.AddDeviceAsync(Behavior.AlwaysWrong, 1)),
+            ($"sleeper (honest for {sizes.SleeperHonestShards})", await cluster.AddDeviceAsync(Behavior.Sleeper, 1, sizes.SleeperHonestShards)),
+            ("p = 0.1 (seed 42)", await cluster.AddDeviceAsync(Behavior.Sometimes, 1, seed: 42)),
+            ("lazy (zeros)", await cluster.AddDeviceAsync(Behavior.Lazy, 1)),
         };
         var caught = await RunJobsAsync(cluster, clientId, sizes.MixedShards, seed: 200);
         // Verdicts and payments are settled through outboxes; give the last ones a moment to land.
@@ -96,7 +97,7 @@ public static class Row6Verification
         var caught = new HashSet<string>();
         for (var done = 0; done < shards; done += JobShards)
         {
-            var jobId = await cluster.SubmitAsync(clientId, BenchCluster.TinyInference(Math.Min(JobShards, shards - done), seed++));
+            var jobId = (await cluster.Pool.SubmitJobAsync(clientId, BenchCluster.TinyInference(Math.Min(JobShards, shards - done), seed++))).JobId;
             var (job, _) = await cluster.WaitAsync(jobId, TimeSpan.FromMinutes(5));
             if (job.Status != Huginn.Grains.Interfaces.Jobs.JobStatus.Completed)
                 throw new InvalidOperationException($"job {jobId} ended {job.Status}: {job.FailureReason}");
@@ -106,7 +107,7 @@ public static class Row6Verification
     }
 
     /// <summary>What a device's owner holds: available + pending (forfeits already left the account).</summary>
-    private static async Task<long> HuAsync(BenchCluster cluster, SimDevice device)
+    private static async Task<long> HuAsync(BenchCluster cluster, SimulatedDevice device)
     {
         var account = await cluster.Client.GetGrain<IAccountGrain>(device.OwnerAccountId).GetAsync();
         return account.AvailableMicroHu + account.PendingMicroHu;

@@ -1,6 +1,7 @@
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Simulation;
 using Huginn.Workloads;
 
 namespace Huginn.Tests.Pool;

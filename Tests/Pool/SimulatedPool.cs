@@ -1,6 +1,7 @@
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Simulation;
 using Huginn.Workloads;
 
 namespace Huginn.Tests.Pool;
@@ -11,39 +12,17 @@ namespace Huginn.Tests.Pool;
 /// </summary>
 public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
 {
-    private readonly string _prefix = Guid.NewGuid().ToString("N")[..8];
-    private readonly List<SimulatedDevice> _devices = [];
-    private int _sequence;
+    private readonly PoolSetup _setup = new(fixture.Client);
 
     public IClusterClient Grains => fixture.Client;
-    public IReadOnlyList<SimulatedDevice> Devices => _devices;
+    public IReadOnlyList<SimulatedDevice> Devices => _setup.Devices;
 
-    private string NextId(string kind) => $"{kind}-{_prefix}-{Interlocked.Increment(ref _sequence)}";
+    public Task<string> CreateClientAsync(decimal hu) => _setup.CreateClientAsync(hu);
 
-    public async Task<string> CreateClientAsync(decimal hu)
-    {
-        var accountId = NextId("client");
-        await Grains.GetGrain<IAccountGrain>(accountId).OpenAsync(AccountKind.Client);
-        var minted = await Grains.GetGrain<IAccountGrain>(SystemAccounts.Mint).TransferAsync(new Transfer
-        {
-            TransferId = $"mint:{accountId}",
-            From = SystemAccounts.Mint,
-            To = accountId,
-            AmountMicroHu = MicroHu.FromHu(hu),
-            Kind = TransferKind.Mint,
-        });
-        Assert.Equal(TransferOutcome.Applied, minted);
-        return accountId;
-    }
+    public Task<string> CreateContributorAsync() => _setup.CreateContributorAsync();
 
-    public async Task<string> CreateContributorAsync()
-    {
-        var accountId = NextId("contributor");
-        await Grains.GetGrain<IAccountGrain>(accountId).OpenAsync(AccountKind.Contributor);
-        return accountId;
-    }
-
-    public async Task<SimulatedDevice> AddDeviceAsync(
+    /// <summary>Heartbeats are the test's to send (<see cref="AdvanceClockAsync"/>): the pool clock is the fixture's fake.</summary>
+    public Task<SimulatedDevice> AddDeviceAsync(
         Behavior behavior = Behavior.Honest,
         string? owner = null,
         double gflops = 100,
@@ -51,32 +30,12 @@ public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
         long memoryMb = 16_384,
         long vramMb = 0,
         string[]? runtimes = null,
-        int slots = 1)
-    {
-        owner ??= await CreateContributorAsync();
-        var device = new SimulatedDevice(Grains, NextId("device"), owner) { Behavior = behavior };
-        var registered = await device.Grain.RegisterAsync(new DeviceRegistration(owner, device.DeviceId, new DeviceCapabilities
-        {
-            Kind = kind,
-            Gflops = gflops,
-            MemoryMb = memoryMb,
-            VramMb = vramMb,
-            Runtimes = runtimes ?? ["torch"],
-            Slots = slots,
-            CpuCores = 4,
-        }));
-        Assert.True(registered.Succeeded, string.Join("; ", registered.Errors));
-        await device.ConnectAsync();
-        _devices.Add(device);
-        return device;
-    }
+        int slots = 1) =>
+        _setup.AddDeviceAsync(
+            PoolSetup.Cpu(slots) with { Kind = kind, Gflops = gflops, MemoryMb = memoryMb, VramMb = vramMb, Runtimes = runtimes ?? ["torch"] },
+            behavior, owner);
 
-    public async Task<JobView> SubmitAsync(string clientId, JobSpec spec, long? maxMicroHu = null)
-    {
-        var result = await Grains.GetGrain<IJobGrain>(NextId("job")).SubmitAsync(new JobSubmission(clientId, spec, maxMicroHu));
-        Assert.True(result.Succeeded, $"{result.Refusal}: {string.Join("; ", result.Errors)}");
-        return result.Job!;
-    }
+    public Task<JobView> SubmitAsync(string clientId, JobSpec spec, long? maxMicroHu = null) => _setup.SubmitJobAsync(clientId, spec, maxMicroHu);
 
     public Task<JobView> WaitForJobAsync(string jobId, Func<JobView, bool> until, string what, TimeSpan? timeout = null) =>
         Eventually.UntilAsync(async () => (await Grains.GetGrain<IJobGrain>(jobId).GetAsync())!, until, what, timeout);
@@ -107,11 +66,11 @@ public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
         var stride = step ?? TimeSpan.FromSeconds(5);
         for (var moved = TimeSpan.Zero; moved < by; moved += stride)
         {
-            foreach (var device in _devices.Where(d => d.Heartbeating))
+            foreach (var device in Devices.Where(d => d.Heartbeating))
                 await device.Grain.HeartbeatAsync(DeviceHeartbeat.Empty);
             fixture.Clock.Advance(stride);
         }
-        foreach (var device in _devices.Where(d => d.Heartbeating))
+        foreach (var device in Devices.Where(d => d.Heartbeating))
             await device.Grain.HeartbeatAsync(DeviceHeartbeat.Empty);
     }
 
@@ -126,8 +85,5 @@ public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
         Assert.True(audit.Balanced, $"ledger out of balance: minted {audit.MintedMicroHu}, held {audit.HeldMicroHu} over {audit.Accounts} accounts");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var device in _devices) await device.DisconnectAsync();
-    }
+    public async ValueTask DisposeAsync() => await _setup.DisconnectAllAsync();
 }

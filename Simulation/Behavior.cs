@@ -1,0 +1,22 @@
+namespace Huginn.Simulation;
+
+/// <summary>What a <see cref="SimulatedDevice"/> does with the shards it is given.</summary>
+public enum Behavior
+{
+    /// <summary>Computes the real result, with float noise of about 1e-6 like a different honest device.</summary>
+    Honest,
+    /// <summary>Returns a wrong result every time, each such device wrong in its own way.</summary>
+    AlwaysWrong,
+    /// <summary>Returns zeros without computing (a lazy device hoping nobody checks).</summary>
+    Lazy,
+    /// <summary>Takes leases and never answers, but keeps heartbeating.</summary>
+    Stalled,
+    /// <summary>Sends every honest result twice.</summary>
+    DoubleSubmit,
+    /// <summary>Gives every lease back at once, like a worker whose runtime fails on the shard.</summary>
+    GiveBack,
+    /// <summary>Honest for its first <see cref="SimulatedDevice.HonestShards"/> shards, then wrong every time.</summary>
+    Sleeper,
+    /// <summary>Wrong with probability <see cref="SimulatedDevice.CheatProbability"/> (seeded by <see cref="SimulatedDevice.Seed"/>).</summary>
+    Sometimes,
+}
