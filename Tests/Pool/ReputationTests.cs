@@ -79,7 +79,7 @@ public sealed class ReputationTests(PoolClusterFixture fixture) : IAsyncLifetime
         Assert.NotNull(view.BannedAt);
         Assert.Equal(DeviceStatus.Banned, await device.Grain.HeartbeatAsync(DeviceHeartbeat.Empty));
         Assert.Equal(ResultReceipt.NotLeased, await device.Grain.SubmitResultAsync(
-            new ShardResult("any-lease", new ShardOutput([], [], 0, 0))));
+            new ShardResult("any-lease", new ResultRef(new string('0', 64), 0, 0, 0))));
     }
 
     [Fact]

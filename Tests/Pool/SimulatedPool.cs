@@ -1,3 +1,5 @@
+using Huginn.Blobs;
+using Microsoft.Extensions.DependencyInjection;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
@@ -72,6 +74,17 @@ public sealed class SimulatedPool(PoolClusterFixture fixture) : IAsyncDisposable
         }
         foreach (var device in Devices.Where(d => d.Heartbeating))
             await device.Grain.HeartbeatAsync(DeviceHeartbeat.Empty);
+    }
+
+    /// <summary>A finished job's result bytes, read from the blob store as the Api streams them to the client.</summary>
+    public async Task<byte[]> ResultBytesAsync(string jobId)
+    {
+        var result = (await Grains.GetGrain<IJobGrain>(jobId).GetResultAsync())!;
+        var blobs = Grains.ServiceProvider.GetRequiredService<IBlobStore>();
+        var bytes = new List<byte>();
+        foreach (var blobId in result.BlobIds) bytes.AddRange((await blobs.ReadAllBytesAsync(blobId))!);
+        Assert.Equal(result.Bytes, bytes.Count);
+        return bytes.ToArray();
     }
 
     public async Task<DeviceView> DeviceAsync(SimulatedDevice device) => (await device.Grain.GetAsync())!;

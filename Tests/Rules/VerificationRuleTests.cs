@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Rules;
 using Huginn.Grains.Interfaces.Verification;
 using Huginn.Workloads;
@@ -6,22 +7,33 @@ namespace Huginn.Tests.Rules;
 
 public sealed class VerificationRuleTests
 {
-    private static VerificationEntry Result(string device, params float[] values) =>
-        new(device, $"lease-{device}", WorkloadKind.Train, Tolerance: 1e-3, new ShardOutput { Values = values, Bytes = [], Loss = 0.5, Samples = 16 });
+    /// <summary>The results' values by blob id: what the verification grain streams from the blob store.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, float[]> Stored = new();
+
+    private static VerificationEntry Result(string device, params float[] values)
+    {
+        var bytes = WeightsFormat.ToBytes(values);
+        var blobId = Digest.Sha256Hex(bytes);
+        Stored[blobId] = values;
+        return new(device, $"lease-{device}", WorkloadKind.Train, Tolerance: 1e-3, new ResultRef(blobId, bytes.Length, 0.5, 16));
+    }
 
     private static VerificationEntry Prep(string device, params byte[] bytes) =>
-        new(device, $"lease-{device}", WorkloadKind.Prep, Tolerance: 0, new ShardOutput { Values = [], Bytes = bytes, Loss = double.NaN, Samples = 1 });
+        new(device, $"lease-{device}", WorkloadKind.Prep, Tolerance: 0, new ResultRef(Digest.Sha256Hex(bytes), bytes.Length, double.NaN, 1));
+
+    private static VerificationDecision Decide(params VerificationEntry[] entries) =>
+        Verification.Decide(entries, (a, b) => TensorComparison.RelativeL2(Stored[a.Result.BlobId], Stored[b.Result.BlobId]));
 
     [Fact]
     public void One_result_is_not_enough_to_decide()
     {
-        Assert.Equal(VerificationStatus.AwaitingResults, Verification.Decide([Result("a", 1, 2, 3)]).Status);
+        Assert.Equal(VerificationStatus.AwaitingResults, Decide(Result("a", 1, 2, 3)).Status);
     }
 
     [Fact]
     public void Two_results_within_tolerance_verify_each_other()
     {
-        var decision = Verification.Decide([Result("a", 1, 2, 3), Result("b", 1.0001f, 2, 3)]);
+        var decision = Decide(Result("a", 1, 2, 3), Result("b", 1.0001f, 2, 3));
 
         Assert.Equal(VerificationStatus.Decided, decision.Status);
         Assert.Equal(["a", "b"], decision.Winners);
@@ -31,7 +43,7 @@ public sealed class VerificationRuleTests
     [Fact]
     public void Two_results_that_disagree_need_a_third_device()
     {
-        var decision = Verification.Decide([Result("a", 1, 2, 3), Result("b", -1, -2, -3)]);
+        var decision = Decide(Result("a", 1, 2, 3), Result("b", -1, -2, -3));
 
         Assert.Equal(VerificationStatus.NeedsTieBreak, decision.Status);
         Assert.Empty(decision.Winners);
@@ -40,18 +52,18 @@ public sealed class VerificationRuleTests
     [Fact]
     public void Third_result_sides_with_the_majority_and_the_odd_one_loses()
     {
-        var decision = Verification.Decide([Result("liar", -1, -2, -3), Result("a", 1, 2, 3), Result("b", 1, 2.0001f, 3)]);
+        var decision = Decide(Result("liar", -1, -2, -3), Result("a", 1, 2, 3), Result("b", 1, 2.0001f, 3));
 
         Assert.Equal(VerificationStatus.Decided, decision.Status);
         Assert.Equal(["a", "b"], decision.Winners);
         Assert.Equal(["liar"], decision.Losers);
-        Assert.Equal([1f, 2f, 3f], decision.Accepted!.Values);
+        Assert.Equal([1f, 2f, 3f], Stored[decision.Accepted!.BlobId]);
     }
 
     [Fact]
     public void Three_results_with_no_two_agreeing_are_disputed()
     {
-        var decision = Verification.Decide([Result("a", 1, 0, 0), Result("b", 0, 1, 0), Result("c", 0, 0, 1)]);
+        var decision = Decide(Result("a", 1, 0, 0), Result("b", 0, 1, 0), Result("c", 0, 0, 1));
 
         Assert.Equal(VerificationStatus.Disputed, decision.Status);
         Assert.Empty(decision.Winners);
@@ -61,14 +73,14 @@ public sealed class VerificationRuleTests
     [Fact]
     public void Prep_results_must_match_to_the_bit()
     {
-        Assert.Equal(VerificationStatus.Decided, Verification.Decide([Prep("a", 1, 2, 3), Prep("b", 1, 2, 3)]).Status);
-        Assert.Equal(VerificationStatus.NeedsTieBreak, Verification.Decide([Prep("a", 1, 2, 3), Prep("b", 1, 2, 4)]).Status);
+        Assert.Equal(VerificationStatus.Decided, Decide(Prep("a", 1, 2, 3), Prep("b", 1, 2, 3)).Status);
+        Assert.Equal(VerificationStatus.NeedsTieBreak, Decide(Prep("a", 1, 2, 3), Prep("b", 1, 2, 4)).Status);
     }
 
     [Fact]
     public void Non_finite_values_never_agree()
     {
-        var decision = Verification.Decide([Result("a", float.NaN, 2, 3), Result("b", float.NaN, 2, 3)]);
+        var decision = Decide(Result("a", float.NaN, 2, 3), Result("b", float.NaN, 2, 3));
 
         Assert.Equal(VerificationStatus.NeedsTieBreak, decision.Status);
     }
@@ -99,9 +111,9 @@ public sealed class VerificationRuleTests
     {
         // The majority rule and the agreement test are one rule now: before, Decide ignored the sample count.
         var honest = Result("honest", 1, 2, 3);
-        var shortcut = honest with { DeviceId = "shortcut", LeaseId = "lease-shortcut", Output = honest.Output with { Samples = 1 } };
+        var shortcut = honest with { DeviceId = "shortcut", LeaseId = "lease-shortcut", Result = honest.Result with { Samples = 1 } };
 
-        var decision = Verification.Decide([honest, shortcut]);
+        var decision = Decide(honest, shortcut);
 
         Assert.Equal(VerificationStatus.NeedsTieBreak, decision.Status);
         Assert.Equal(double.PositiveInfinity, decision.Distances.Single());
