@@ -1,3 +1,4 @@
+using Huginn.Blobs;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
@@ -20,7 +21,9 @@ public sealed class BenchCluster : IAsyncDisposable
     private readonly string _prefix = Guid.NewGuid().ToString("N")[..6];
     private int _sequence;
 
-    private BenchCluster(InProcessTestCluster cluster) => _cluster = cluster;
+    private readonly IBlobStore _blobs;
+
+    private BenchCluster(InProcessTestCluster cluster, IBlobStore blobs) => (_cluster, _blobs) = (cluster, blobs);
 
     public IClusterClient Client => _cluster.Client;
 
@@ -40,11 +43,14 @@ public sealed class BenchCluster : IAsyncDisposable
             settings["ConnectionStrings:Huginn"] = postgresConnectionString;
         }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // One store for the silo and the client's devices: in memory, or the database's blob tables.
+        var blobs = BlobStores.Create(configuration, BlobStores.Memory);
         var builder = new InProcessTestClusterBuilder(1);
         // Logs go to the console harness, not to files in the working directory.
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton(blobs);
             silo.AddHuginnSilo(configuration);
             silo.Services.Configure(configure);
             silo.AddIncomingGrainCallFilter<CallCounter>();
@@ -52,6 +58,7 @@ public sealed class BenchCluster : IAsyncDisposable
         });
         builder.ConfigureClient(client =>
         {
+            client.Services.AddSingleton(blobs);
             // The client's device streams are the silo's: memory queues, or the PostgreSQL queues.
             if (postgresConnectionString is null) client.AddMemoryStreams(DeviceStreams.Provider);
             else client.AddAdoNetStreams(DeviceStreams.Provider, o =>
@@ -62,7 +69,7 @@ public sealed class BenchCluster : IAsyncDisposable
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new BenchCluster(cluster);
+        return new BenchCluster(cluster, blobs);
     }
 
     public string NextId(string kind) => $"{kind}-{_prefix}-{Interlocked.Increment(ref _sequence)}";
@@ -155,5 +162,9 @@ public sealed class BenchCluster : IAsyncDisposable
         Seed = seed,
     };
 
-    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        if (_blobs is IAsyncDisposable disposable) await disposable.DisposeAsync();
+    }
 }

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using Huginn.Grains.Interfaces.Blobs;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Streams;
 
 namespace Huginn.Benchmarks;
@@ -140,7 +141,7 @@ public sealed class SimDevice(IClusterClient client, string deviceId, string own
         var weights = assignment.Weights;
         if (assignment.WeightsBlobId is { } blobId && !_blobs.TryGetValue(blobId, out weights))
         {
-            weights = WeightsFormat.FromBytes((await client.GetGrain<IBlobGrain>(blobId).GetAsync())!);
+            weights = WeightsFormat.FromBytes((await client.ServiceProvider.GetRequiredService<IBlobStore>().ReadAllBytesAsync(blobId))!);
             _blobs[blobId] = weights;
         }
         var honest = ReferenceExecutor.Execute(spec, shard, weights, data);

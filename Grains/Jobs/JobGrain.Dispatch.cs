@@ -1,3 +1,4 @@
+using Huginn.Blobs;
 using Huginn.Grains.Devices;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
@@ -18,9 +19,17 @@ public sealed partial class JobGrain
     {
         if (S.Weights.Length > 0)
         {
-            var bytes = WeightsFormat.ToBytes(S.Weights);
-            S.WeightsBlobId = Digest.Sha256Hex(bytes);
-            await GrainFactory.GetGrain<Interfaces.Blobs.IBlobGrain>(S.WeightsBlobId).PutAsync(bytes);
+            // Serialized, hashed and stored off the grain's turn; the job keeps only the id.
+            var weights = S.Weights;
+            var put = await Task.Run(() => blobs.PutAsync(WeightsFormat.ToBytes(weights)));
+            if (!put.Succeeded)
+            {
+                // Workers could not fetch the weights: the job ends (refunded) rather than failing every shard.
+                await FinishAsync(JobStatus.Failed, $"the blob store refused round {round + 1}'s weights ({put.Outcome})");
+                return;
+            }
+            await blobs.AddReferenceAsync(put.BlobId!, JobInputs.BlobHolder(JobId));
+            S.WeightsBlobId = put.BlobId;
         }
         S.Round = round;
         S.Shards = Enumerable.Range(0, S.ShardsPerRound).ToDictionary(i => i, i => new ShardState { Index = i });

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
@@ -20,6 +21,7 @@ public sealed partial class JobGrain(
     [PersistentState("job", StorageNames.State)] IPersistentState<JobState> state,
     IOptions<PoolOptions> options,
     [FromKeyedServices(PoolClock.Key)] TimeProvider time,
+    IBlobStore blobs,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private const string KeepAliveReminder = "job-keepalive";
@@ -50,7 +52,7 @@ public sealed partial class JobGrain(
         // Validation, and whether any device online could run it at all: refused now, not discovered later.
         var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
-        var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, submission.Spec, submission.ClientAccountId);
+        var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, blobs, submission.Spec, submission.ClientAccountId);
         if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
 
         var spec = submission.Spec;
@@ -99,6 +101,7 @@ public sealed partial class JobGrain(
 
         S.Status = JobStatus.Queued;
         S.Weights = initialWeights;
+        await JobInputs.ReferenceAsync(blobs, spec, JobId);
         await StartRoundAsync(0);
         await state.WriteStateAsync();
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));

@@ -1,3 +1,4 @@
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
 
@@ -10,12 +11,12 @@ public static class JobInputs
     /// Checks that blob inputs exist and have the size the spec implies, and returns the starting weights:
     /// from the named blob, from an earlier training job of the same owner, or initialised from the seed.
     /// </summary>
-    public static async Task<(float[] Weights, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, JobSpec spec, string ownerAccountId)
+    public static async Task<(float[] Weights, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId)
     {
         var errors = new List<SpecError>();
         if (spec.Dataset.BlobId is { } datasetBlob)
         {
-            var length = await grains.GetGrain<Interfaces.Blobs.IBlobGrain>(datasetBlob).GetLengthAsync();
+            var length = await blobs.GetLengthAsync(datasetBlob);
             var model = ModelRegistry.Get(spec.Model!.Type);
             var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
             if (length is null) errors.Add(new SpecError("dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
@@ -26,12 +27,26 @@ public static class JobInputs
         if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, ownerAccountId, errors);
         if (spec.WeightsBlobId is not { } weightsBlob) return (ModelInitializer.Initialize(spec.Model!, spec.Seed), errors);
 
-        var bytes = await grains.GetGrain<Interfaces.Blobs.IBlobGrain>(weightsBlob).GetAsync();
         var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
-        if (bytes is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
-        else if (bytes.LongLength != expected)
-            errors.Add(new SpecError("weightsBlobId", $"the blob holds {bytes.LongLength} bytes; this model's float32 weights take {expected}"));
-        return errors.Count > 0 ? ([], errors) : (WeightsFormat.FromBytes(bytes!), errors);
+        var weightsLength = await blobs.GetLengthAsync(weightsBlob);
+        if (weightsLength is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+        else if (weightsLength != expected)
+            errors.Add(new SpecError("weightsBlobId", $"the blob holds {weightsLength} bytes; this model's float32 weights take {expected}"));
+        if (errors.Count > 0) return ([], errors);
+        // Megabytes read off the grain's turn.
+        var bytes = await Task.Run(() => blobs.ReadAllBytesAsync(weightsBlob));
+        if (bytes is null) return ([], [new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)")]);
+        return (WeightsFormat.FromBytes(bytes), errors);
+    }
+
+    /// <summary>The job's holder name in the blob store: its inputs and round weights stay stored while it holds them.</summary>
+    public static string BlobHolder(string jobId) => $"job:{jobId}";
+
+    /// <summary>Marks the dataset and weights blobs a submitted job reads as in use by it.</summary>
+    public static async Task ReferenceAsync(IBlobStore blobs, JobSpec spec, string jobId)
+    {
+        foreach (var blobId in new[] { spec.Dataset.BlobId, spec.WeightsBlobId }.OfType<string>())
+            await blobs.AddReferenceAsync(blobId, BlobHolder(jobId));
     }
 
     private static async Task<(float[] Weights, List<SpecError> Errors)> WeightsFromJobAsync(

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
-using Huginn.Grains.Interfaces.Blobs;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Streams;
 
 namespace Huginn.Tests.Pool;
@@ -82,7 +83,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         var shard = assignment.Shard;
         var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
         var weights = assignment.WeightsBlobId is { } blobId
-            ? WeightsFormat.FromBytes((await client.GetGrain<IBlobGrain>(blobId).GetAsync())!)
+            ? WeightsFormat.FromBytes((await client.ServiceProvider.GetRequiredService<IBlobStore>().ReadAllBytesAsync(blobId))!)
             : assignment.Weights;
         var honest = ReferenceExecutor.Execute(spec, shard, weights, data);
         return behavior switch
