@@ -1,3 +1,4 @@
+using Huginn.Blobs;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
@@ -18,9 +19,11 @@ public sealed class BenchCluster : IAsyncDisposable
 {
     private readonly InProcessTestCluster _cluster;
 
-    private BenchCluster(InProcessTestCluster cluster)
+    private readonly IBlobStore _blobs;
+
+    private BenchCluster(InProcessTestCluster cluster, IBlobStore blobs)
     {
-        _cluster = cluster;
+        (_cluster, _blobs) = (cluster, blobs);
         Pool = new PoolSetup(cluster.Client);
     }
 
@@ -45,11 +48,14 @@ public sealed class BenchCluster : IAsyncDisposable
             settings["ConnectionStrings:Huginn"] = postgresConnectionString;
         }
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        // One store for the silo and the client's devices: in memory, or the database's blob tables.
+        var blobs = BlobStores.Create(configuration, BlobStores.Memory);
         var builder = new InProcessTestClusterBuilder(1);
         // Logs go to the console harness, not to files in the working directory.
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton(blobs);
             silo.AddHuginnSilo(configuration);
             silo.Services.Configure(configure);
             silo.AddIncomingGrainCallFilter<CallCounter>();
@@ -57,6 +63,7 @@ public sealed class BenchCluster : IAsyncDisposable
         });
         builder.ConfigureClient(client =>
         {
+            client.Services.AddSingleton(blobs);
             // The client's device streams are the silo's: memory queues, or the PostgreSQL queues.
             if (postgresConnectionString is null) client.AddMemoryStreams(DeviceStreams.Provider);
             else client.AddAdoNetStreams(DeviceStreams.Provider, o =>
@@ -67,7 +74,7 @@ public sealed class BenchCluster : IAsyncDisposable
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
-        return new BenchCluster(cluster);
+        return new BenchCluster(cluster, blobs);
     }
 
     /// <summary>
@@ -129,5 +136,9 @@ public sealed class BenchCluster : IAsyncDisposable
         Seed = seed,
     };
 
-    public async ValueTask DisposeAsync() => await _cluster.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        if (_blobs is IAsyncDisposable disposable) await disposable.DisposeAsync();
+    }
 }

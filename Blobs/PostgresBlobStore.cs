@@ -37,7 +37,18 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
 
     public long? QuotaBytes { get; }
 
-    public async Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default)
+    public Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default)
+    {
+        // Content that can be rewound (weights from memory) is sent again after a lost connection; an upload cannot be.
+        var start = content.CanSeek ? content.Position : -1;
+        return PostgresRetry.RunAsync(_dataSource, ct =>
+        {
+            if (start >= 0) content.Position = start;
+            return PutOnceAsync(content, expectedBlobId, ct);
+        }, cancellationToken, canRetry: () => start >= 0);
+    }
+
+    private async Task<BlobPutResult> PutOnceAsync(Stream content, string? expectedBlobId, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         // Disposed without a commit (a refusal, a failure, a cancelled upload): every chunk written goes with it.
@@ -107,9 +118,14 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         return new BlobPutResult(BlobPutOutcome.Stored, blobId, taken.Length);
     }
 
-    public async Task<Stream?> OpenReadAsync(string blobId, CancellationToken cancellationToken = default)
+    public Task<Stream?> OpenReadAsync(string blobId, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);
+        return PostgresRetry.RunAsync(_dataSource, ct => OpenReadOnceAsync(blobId, ct), cancellationToken);
+    }
+
+    private async Task<Stream?> OpenReadOnceAsync(string blobId, CancellationToken cancellationToken)
+    {
         await using var command = _dataSource.CreateCommand("SELECT content_id, length, chunk_bytes FROM huginn_blob WHERE blob_id = @id");
         command.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -117,18 +133,26 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         return new PostgresBlobStream(_dataSource, blobId, reader.GetGuid(0), reader.GetInt64(1), reader.GetInt32(2));
     }
 
-    public async Task<long?> GetLengthAsync(string blobId, CancellationToken cancellationToken = default)
+    public Task<long?> GetLengthAsync(string blobId, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);
-        await using var command = _dataSource.CreateCommand("SELECT length FROM huginn_blob WHERE blob_id = @id");
-        command.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
-        return await command.ExecuteScalarAsync(cancellationToken) as long?;
+        return PostgresRetry.RunAsync(_dataSource, async ct =>
+        {
+            await using var command = _dataSource.CreateCommand("SELECT length FROM huginn_blob WHERE blob_id = @id");
+            command.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
+            return await command.ExecuteScalarAsync(ct) as long?;
+        }, cancellationToken);
     }
 
-    public async Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default)
+    public Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);
         BlobIds.CheckHolder(holder);
+        return PostgresRetry.RunAsync(_dataSource, ct => AddReferenceOnceAsync(blobId, holder, ct), cancellationToken);
+    }
+
+    private async Task AddReferenceOnceAsync(string blobId, string holder, CancellationToken cancellationToken)
+    {
         // One batch, one implicit transaction. The update takes the blob's row lock, so a collection deciding on
         // this blob right now either finishes first or sees it referenced.
         await using var batch = _dataSource.CreateBatch();
@@ -144,9 +168,14 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task RemoveHolderAsync(string holder, CancellationToken cancellationToken = default)
+    public Task RemoveHolderAsync(string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.CheckHolder(holder);
+        return PostgresRetry.RunAsync(_dataSource, ct => RemoveHolderOnceAsync(holder, ct), cancellationToken);
+    }
+
+    private async Task RemoveHolderOnceAsync(string holder, CancellationToken cancellationToken)
+    {
         // The statement's own deletes are invisible to its NOT EXISTS (one snapshot): hence "another holder".
         await using var command = _dataSource.CreateCommand("""
             WITH dropped AS (DELETE FROM huginn_blob_reference WHERE holder = @holder RETURNING blob_id)
@@ -178,7 +207,7 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
                 SELECT count(*)::int FROM gone
                 """);
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("cutoff", (now - grace).ToUniversalTime()));
-            var batch = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            var batch = await PostgresRetry.RunAsync(_dataSource, async ct => (int)(await command.ExecuteScalarAsync(ct))!, cancellationToken);
             collected += batch;
             if (batch < CollectBatch) return collected;
         }

@@ -41,15 +41,8 @@ internal sealed class PostgresBlobStream(NpgsqlDataSource dataSource, string blo
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(Span<byte> buffer)
-    {
-        if (_position >= length || buffer.IsEmpty) return 0;
-        var index = (int)(_position / chunkBytes);
-        if (index != _chunkIndex) Loaded(index, Fetch(index));
-        return CopyOut(buffer);
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    // Synchronous readers are rare here (the Api and the grains read asynchronously): they wait on the same path.
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
     {
@@ -75,21 +68,14 @@ internal sealed class PostgresBlobStream(NpgsqlDataSource dataSource, string blo
         (_chunkIndex, _chunk) = (index, bytes);
     }
 
-    private async Task<object?> FetchAsync(int index, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(ChunkQuery);
-        command.Parameters.Add(new NpgsqlParameter<Guid>("content", contentId));
-        command.Parameters.Add(new NpgsqlParameter<int>("seq", index));
-        return await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private object? Fetch(int index)
-    {
-        using var command = dataSource.CreateCommand(ChunkQuery);
-        command.Parameters.Add(new NpgsqlParameter<Guid>("content", contentId));
-        command.Parameters.Add(new NpgsqlParameter<int>("seq", index));
-        return command.ExecuteScalar();
-    }
+    private Task<object?> FetchAsync(int index, CancellationToken cancellationToken) =>
+        PostgresRetry.RunAsync(dataSource, async ct =>
+        {
+            await using var command = dataSource.CreateCommand(ChunkQuery);
+            command.Parameters.Add(new NpgsqlParameter<Guid>("content", contentId));
+            command.Parameters.Add(new NpgsqlParameter<int>("seq", index));
+            return await command.ExecuteScalarAsync(ct);
+        }, cancellationToken);
 
     public override void Flush() { }
     public override void SetLength(long value) => throw new NotSupportedException();

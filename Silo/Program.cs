@@ -1,9 +1,12 @@
+using Huginn.Blobs;
 using Huginn.Silo.Hosting;
 using Microsoft.Extensions.Hosting;
 
 // Local default: one silo on localhost, in-memory state and streams. Huginn:Storage=postgres moves
 // clustering, state, reminders and streams to PostgreSQL (docs/OPERATIONS.md).
 var builder = Host.CreateApplicationBuilder(args);
+// Blobs: the Api runs in its own process, so by default both open one folder (Huginn:Blobs, docs/OPERATIONS.md).
+builder.Services.AddHuginnBlobStore(builder.Configuration, fallback: BlobStores.Directory);
 builder.UseOrleans(silo =>
 {
     silo.UseHuginnClustering(builder.Configuration);

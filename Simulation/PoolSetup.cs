@@ -1,4 +1,3 @@
-using Huginn.Grains.Interfaces.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;

@@ -22,4 +22,10 @@ public static class Problems
 
     public static IResult TooLarge(long limit) =>
         Results.Problem(title: "payload too large", detail: $"the limit is {limit} bytes", statusCode: 413);
+
+    /// <summary>The blob store has no room left (its quota, not the request, is the limit).</summary>
+    public static IResult StoreFull(long? quota) =>
+        Results.Problem(title: "insufficient storage",
+            detail: quota is { } limit ? $"the blob store is full: it holds at most {limit} bytes in all" : "the blob store is full",
+            statusCode: 507);
 }

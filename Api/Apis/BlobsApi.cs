@@ -1,5 +1,5 @@
 using Huginn.Api.Access;
-using Huginn.Grains.Interfaces.Blobs;
+using Huginn.Blobs;
 using Huginn.Workloads;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -11,47 +11,57 @@ public static class BlobsApi
 {
     public static RouteGroupBuilder MapBlobsApi(this IEndpointRouteBuilder app)
     {
-        // Devices fetch inputs with their token; accounts upload datasets and read results.
+        // Devices fetch inputs with their token and upload results too large for a frame; accounts upload datasets.
         var blobs = app.MapGroup("/v1/blobs").WithTags("Blobs").RequireCaller();
         blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.");
         blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.");
         return blobs;
     }
 
-    private static async Task<IResult> UploadAsync(HttpContext context, IGrainFactory grains)
-    {
-        if (context.Caller().IsDevice) return Problems.Forbidden("devices do not upload blobs; results go over the worker socket");
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = IBlobGrain.MaxBytes;
-        if (context.Request.ContentLength > IBlobGrain.MaxBytes) return Problems.TooLarge(IBlobGrain.MaxBytes);
+    /// <summary>The holder under which an account's uploads stay stored (until a delete endpoint lets go of them).</summary>
+    public static string AccountHolder(string accountId) => BlobHolders.Account(accountId);
 
-        using var buffer = new MemoryStream();
+    private static async Task<IResult> UploadAsync(HttpContext context, IBlobStore store)
+    {
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = store.MaxBlobBytes;
+        if (context.Request.ContentLength > store.MaxBlobBytes) return Problems.TooLarge(store.MaxBlobBytes);
+
+        // Straight from the socket into the store, hashed on the way: the body is never held whole here.
+        BlobPutResult put;
         try
         {
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            put = await store.PutAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.TooLarge(IBlobGrain.MaxBytes);
+            return Problems.TooLarge(store.MaxBlobBytes);
         }
-        var bytes = buffer.ToArray();
-        if (bytes.Length == 0) return Problems.Invalid("body", "is empty");
-        var blobId = Digest.Sha256Hex(bytes);
-        var outcome = await grains.GetGrain<IBlobGrain>(blobId).PutAsync(bytes);
-        return outcome switch
+        switch (put.Outcome)
         {
-            BlobPutOutcome.Stored or BlobPutOutcome.AlreadyStored => Results.Created($"/v1/blobs/{blobId}", new BlobCreatedResponse(blobId, bytes.Length)),
-            BlobPutOutcome.TooLarge => Problems.TooLarge(IBlobGrain.MaxBytes),
-            _ => Problems.Conflict($"blob refused: {outcome}"),
-        };
+            case BlobPutOutcome.Stored or BlobPutOutcome.AlreadyStored:
+                // A device's upload is a result too large for a frame: nobody holds it until the result message names it
+                // (then its job does), and the collector takes it after the grace period if none ever does.
+                if (!context.Caller().IsDevice)
+                    await store.AddReferenceAsync(put.BlobId!, AccountHolder(context.Caller().AccountId), context.RequestAborted);
+                return Results.Created($"/v1/blobs/{put.BlobId}", new BlobCreatedResponse(put.BlobId!, put.Length));
+            case BlobPutOutcome.Empty:
+                return Problems.Invalid("body", "is empty");
+            case BlobPutOutcome.TooLarge:
+                return Problems.TooLarge(store.MaxBlobBytes);
+            case BlobPutOutcome.QuotaExceeded:
+                return Problems.StoreFull(store.QuotaBytes);
+            default:
+                return Problems.Conflict($"blob refused: {put.Outcome}");
+        }
     }
 
-    private static async Task<IResult> DownloadAsync(string blobId, IGrainFactory grains)
+    private static async Task<IResult> DownloadAsync(string blobId, IBlobStore store, CancellationToken cancellationToken)
     {
         if (!SpecValidator.IsBlobId(blobId)) return Problems.Invalid("blobId", "must be 64 lowercase hex characters");
-        // Shared, not copied (read-only from here on), and written out in 64 KiB pieces rather than in one write of
-        // the whole array: each measured faster for tens of MiB (docs/BENCHMARKS.md, row 3).
-        var bytes = (await grains.GetGrain<IBlobGrain>(blobId).GetSharedAsync()).Value;
-        return bytes is null ? Problems.NotFound("blob") : Results.Stream(new MemoryStream(bytes, writable: false), "application/octet-stream");
+        // Streamed from the store (its length announced: workers read straight into an array of that size), written
+        // out in 64 KiB pieces rather than in one write: measured faster for tens of MiB (docs/BENCHMARKS.md, row 3).
+        var stream = await store.OpenReadAsync(blobId, cancellationToken);
+        return stream is null ? Problems.NotFound("blob") : Results.Stream(stream, "application/octet-stream");
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Huginn.Api.Access;
 using Huginn.Api.Apis;
 using Huginn.Api.Workers;
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
@@ -14,10 +15,14 @@ public static class ApiHostingExtensions
 {
     public const long MaxJsonBodyBytes = 1024 * 1024;
 
-    /// <summary>Services of the Api; the Orleans client (or co-hosted silo) is configured by the host.</summary>
+    /// <summary>
+    /// Services of the Api; the Orleans client (or co-hosted silo) is configured by the host. The blob store is the
+    /// co-hosted silo's when there is one, else memory unless the host registered another first (Program.cs).
+    /// </summary>
     public static IServiceCollection AddHuginnApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section));
+        services.AddHuginnBlobStore(configuration);
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();
         services.Configure<JsonOptions>(o =>

@@ -164,7 +164,7 @@ public sealed class JobGrain(
         if (_arrived.Count == 1)
         {
             // A timer tick is a message like any other: it runs after the results already queued behind this one.
-            _batchTimer ??= this.RegisterGrainTimer(SettleArrivedAsync, new GrainTimerCreationOptions
+            _batchTimer ??= this.RegisterGrainTimer(SettleOrStartOverAsync, new GrainTimerCreationOptions
             {
                 DueTime = Timeout.InfiniteTimeSpan,
                 Period = Timeout.InfiniteTimeSpan,
@@ -172,6 +172,23 @@ public sealed class JobGrain(
             _batchTimer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A batch that fails half-way (a verification grain or the database away) has marked leases delivered in memory
+    /// only: the activation starts over from its persisted state, where they are still open and expire like lost results.
+    /// </summary>
+    private async Task SettleOrStartOverAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SettleArrivedAsync(cancellationToken);
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     /// <summary>Settles every result that arrived since the last batch, then persists, pays and dispatches once.</summary>

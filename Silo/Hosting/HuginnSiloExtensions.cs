@@ -1,4 +1,5 @@
 using System.Net;
+using Huginn.Blobs;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Silo.Storage;
@@ -75,11 +76,17 @@ public static class HuginnSiloExtensions
         });
     }
 
-    /// <summary>Pool rules from configuration, and the storage, streams and reminders the grains need.</summary>
+    /// <summary>
+    /// Pool rules from configuration, the storage, streams and reminders the grains need, and the blob store with
+    /// its collector. The blob store defaults to memory here (a silo sharing its process with the Api or a test);
+    /// a stand-alone silo registers its own first (Program.cs).
+    /// </summary>
     public static ISiloBuilder AddHuginnSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddOptions<PoolOptions>().Bind(configuration.GetSection(PoolOptions.Section));
         silo.Services.TryAddKeyedSingleton(PoolClock.Key, TimeProvider.System);
+        silo.Services.AddHuginnBlobStore(configuration);
+        silo.Services.AddHostedService<BlobCollector>();
         return silo.AddHuginnStorage(configuration);
     }
 

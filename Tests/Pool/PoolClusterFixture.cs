@@ -1,3 +1,4 @@
+using Huginn.Blobs;
 using Huginn.Grains.Rules;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
@@ -22,6 +23,9 @@ public sealed class PoolClusterFixture : IAsyncLifetime
 
     public IClusterClient Client => Cluster.Client;
 
+    /// <summary>The cluster's blob store, which the simulated devices (in the client) read round weights from, as workers do through the Api.</summary>
+    public MemoryBlobStore Blobs { get; } = new(64L << 20, 1L << 30);
+
     /// <summary>The rules every grain test runs under; chosen so that prices are visible and trust builds quickly.</summary>
     public static void ConfigureTestPool(PoolOptions o)
     {
@@ -42,11 +46,16 @@ public sealed class PoolClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton<IBlobStore>(Blobs);
             silo.AddHuginnSilo(new ConfigurationBuilder().Build());
             silo.Services.AddKeyedSingleton<TimeProvider>(PoolClock.Key, Clock);
             silo.Services.Configure<PoolOptions>(ConfigureTestPool);
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(DeviceStreams.Provider));
+        builder.ConfigureClient(client =>
+        {
+            client.AddMemoryStreams(DeviceStreams.Provider);
+            client.Services.AddSingleton<IBlobStore>(Blobs);
+        });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
