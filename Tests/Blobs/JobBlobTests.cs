@@ -1,5 +1,6 @@
 using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Jobs;
+using Huginn.Simulation;
 using Huginn.Tests.Pool;
 using Huginn.Workloads;
 
@@ -16,26 +17,48 @@ public sealed class JobBlobTests(PoolClusterFixture fixture) : IAsyncLifetime
     public async Task DisposeAsync() => await _pool.DisposeAsync();
 
     [Fact]
-    public async Task Training_job_holds_its_starting_weights_and_stores_each_rounds_weights_as_a_blob_it_holds()
+    public async Task A_finished_training_job_keeps_its_final_weights_and_lets_go_of_everything_else()
     {
         await _pool.AddDeviceAsync(gflops: 400);
         await _pool.AddDeviceAsync(gflops: 200);
         var client = await _pool.CreateClientAsync(hu: 10);
         var spec = Specs.TeacherTraining(rounds: 3, shardsPerRound: 2, seed: 41);
-        // The starting weights, uploaded as a client would: nobody holds them until the job does.
+        // The starting weights, stored as the Api stores an upload but held by nobody: only the job holds them.
         var start = await fixture.Blobs.PutAsync(WeightsFormat.ToBytes(ModelInitializer.Initialize(spec.Model!, 99)));
 
         var job = await _pool.SubmitAsync(client, spec with { WeightsBlobId = start.BlobId });
         var done = await _pool.WaitUntilFinishedAsync(job.JobId);
         Assert.Equal(JobStatus.Completed, done.Status);
+        var final = (await _pool.Grains.GetGrain<IJobGrain>(job.JobId).GetResultAsync())!.BlobIds.Single();
+        Assert.NotEqual(start.BlobId, final);
 
-        // A day later nothing of the job's is collected; once it lets go, exactly its three rounds' weights are
-        // (round 0's are the starting weights: the same bytes, the same blob).
+        // A day later the collector has taken the job's working blobs (its inputs, round checkpoints, shard results)
+        // and left the result: the final weights stay downloadable until the result is let go of.
         var later = DateTimeOffset.UtcNow + TimeSpan.FromDays(1);
-        Assert.Equal(0, await fixture.Blobs.CollectAsync(later, TimeSpan.FromHours(1)));
-        Assert.Equal(start.Length, await fixture.Blobs.GetLengthAsync(start.BlobId!));
-        await fixture.Blobs.RemoveHolderAsync($"job:{job.JobId}");
-        Assert.Equal(3, await fixture.Blobs.CollectAsync(later, TimeSpan.FromHours(1)));
+        await fixture.Blobs.CollectAsync(later, TimeSpan.FromHours(1));
         Assert.Null(await fixture.Blobs.GetLengthAsync(start.BlobId!));
+        Assert.Equal(4L * JobPlanner.Plan(spec).ParameterCount, await fixture.Blobs.GetLengthAsync(final));
+
+        await fixture.Blobs.RemoveHolderAsync(BlobHolders.Result(job.JobId));
+        await fixture.Blobs.CollectAsync(later, TimeSpan.FromHours(1));
+        Assert.Null(await fixture.Blobs.GetLengthAsync(final));
+    }
+
+    [Fact]
+    public async Task Results_and_round_checkpoints_are_held_by_the_job_while_it_runs()
+    {
+        var devices = new[] { await _pool.AddDeviceAsync(Behavior.Stalled, gflops: 400), await _pool.AddDeviceAsync(Behavior.Stalled, gflops: 200) };
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var spec = Specs.TeacherTraining(rounds: 2, shardsPerRound: 2, seed: 43);
+
+        var job = await _pool.SubmitAsync(client, spec);
+        await _pool.WaitForJobAsync(job.JobId, j => j.Status == JobStatus.Running, "running");
+
+        // Nothing the running job holds is collected, however late: its starting weights here.
+        await fixture.Blobs.CollectAsync(DateTimeOffset.UtcNow + TimeSpan.FromDays(1), TimeSpan.FromHours(1));
+        foreach (var assignment in devices.SelectMany(d => d.Assignments))
+            Assert.NotNull(await fixture.Blobs.GetLengthAsync(assignment.WeightsBlobId!));
+        Assert.NotEmpty(devices.SelectMany(d => d.Assignments));
+        await _pool.Grains.GetGrain<IJobGrain>(job.JobId).CancelAsync();
     }
 }
