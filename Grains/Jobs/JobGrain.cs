@@ -231,7 +231,7 @@ public sealed class JobGrain(
         await state.WriteStateAsync();
         var flushed = await JobOutbox.FlushAsync(GrainFactory, JobId, S.TransferOutbox, S.VerdictOutbox, logger);
         if (Current.IsComplete) await CompleteRoundAsync();
-        else await DispatchAsync(expectedFreeSlots: batch.Count, persist: flushed);
+        else await DispatchAsync(expectedFreeSlots: batch.Count, persist: flushed, probe: false);
     }
 
     private async Task ApplyDecisionAsync(ShardState shard, VerificationDecision decision)
@@ -374,7 +374,7 @@ public sealed class JobGrain(
     // ---- Leases --------------------------------------------------------------------------------------------------
 
     /// <summary>Leases every shard that still needs results, as far as devices and budget allow (<see cref="ShardDispatcher"/>).</summary>
-    private async Task DispatchAsync(int expectedFreeSlots = 1, bool persist = false)
+    private async Task DispatchAsync(int expectedFreeSlots = 1, bool persist = false, bool probe = true)
     {
         if (S.Status is not (JobStatus.Queued or JobStatus.Running))
         {
@@ -382,7 +382,7 @@ public sealed class JobGrain(
             return;
         }
         var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu);
-        var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, beingOffered =>
+        var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, probe, beingOffered =>
             Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
         if (result.Changed || persist)
         {

@@ -54,13 +54,16 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
     }
 
     /// <summary>
-    /// Leases every shard that still needs results. Shards are routed in waves that run side by side: the first
-    /// wave is as large as the slots the caller expects to be free (<paramref name="expectedFreeSlots"/>, e.g. the
-    /// results just settled), and each wave that found devices for all its shards doubles the next. A pass ends at
-    /// the first shard nobody could take without any exclusion: every shard of a job has the same requirement, so
-    /// the rest would ask the router in vain.
+    /// Leases shards that still need results. Shards are routed in waves that run side by side: the first wave is as
+    /// large as the slots the caller expects to be free (<paramref name="expectedFreeSlots"/>, e.g. the results just
+    /// settled). When <paramref name="probe"/> is set (submission, a new round, the sweep), each wave that found
+    /// devices for all its shards doubles the next, to find devices that joined; otherwise (results just settled) the
+    /// pass stops after the slots its own results freed: probing on would cost a failed route (a router call and a
+    /// few partition calls) after nearly every batch, and the sweep probes anyway. A pass ends at the first shard
+    /// nobody could take without any exclusion: every shard of a job has the same requirement, so the rest would ask
+    /// the router in vain.
     /// </summary>
-    public async Task<DispatchResult> DispatchAsync(DispatchJob job, Round round, int expectedFreeSlots, Func<int, bool> canReserveAnotherLease)
+    public async Task<DispatchResult> DispatchAsync(DispatchJob job, Round round, int expectedFreeSlots, bool probe, Func<int, bool> canReserveAnotherLease)
     {
         var waiting = new Queue<ShardState>(round.Waiting());
         var wave = Math.Clamp(expectedFreeSlots, 1, MaxShardsInFlight);
@@ -70,7 +73,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             var shards = Enumerable.Range(0, Math.Min(wave, waiting.Count)).Select(_ => waiting.Dequeue()).ToList();
             var waveOutcomes = await Task.WhenAll(shards.Select(s => LeaseShardAsync(job, round, s, canReserveAnotherLease)));
             outcomes.AddRange(waveOutcomes);
-            if (waveOutcomes.Any(o => o is ShardOutcome.BudgetShort or ShardOutcome.PoolFull)) break;
+            if (!probe || waveOutcomes.Any(o => o is ShardOutcome.BudgetShort or ShardOutcome.PoolFull)) break;
             wave = Math.Min(wave * 2, MaxShardsInFlight);
         }
         return new DispatchResult(
