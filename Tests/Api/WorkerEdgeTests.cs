@@ -84,6 +84,55 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
     }
 
     [Fact]
+    public async Task A_result_with_NaN_or_infinite_values_is_refused_at_the_edge_and_counted_against_its_device()
+    {
+        await using var workers = new RunningWorkers(fixture);
+        var cheater = await workers.StartAsync("nan-sender", Fault.NonFinite);
+        await workers.StartAsync("honest-c");
+        await workers.StartAsync("honest-d");
+        using var client = await fixture.ClientWithHuAsync(1);
+
+        var submitted = await client.SubmitAsync(EdgeSpecs.Training(rounds: 3, shards: 6), maxHu: 0.01m);
+        var job = await FinishedAsync(client, submitted.JobId);
+
+        // Never stored, never compared, never averaged: each such result is malformed on its face (an invalid verdict).
+        Assert.Equal("completed", job.State);
+        Assert.Contains(cheater, job.DevicesCaught);
+        var owner = workers.Workers.Single(w => w.DeviceId == cheater).Owner;
+        var device = await owner.DeviceAsync(cheater);
+        Assert.True(device.Banned);
+        Assert.Equal(0, device.Verified + device.Unaudited);
+        Assert.Equal(0m, (await owner.MeAsync()).EarnedHu);
+        Assert.All(job.Metrics.Loss, loss => Assert.True(double.IsFinite(loss)));
+        await fixture.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task A_result_larger_than_a_frame_goes_up_as_a_blob_and_the_job_completes()
+    {
+        await using var workers = new RunningWorkers(fixture);
+        await workers.StartAsync("big-a");
+        await workers.StartAsync("big-b");
+        using var client = await fixture.ClientWithHuAsync(1);
+        // 8 → 512 → 512 → 1: a 1.1 MB delta, over this fixture's 1 MiB frame limit, so every result is uploaded first
+        // (POST /v1/blobs with the device token) and the result message only names it.
+        var spec = EdgeSpecs.Training(rounds: 2, shards: 2) with
+        {
+            Model = new ModelSpec { Type = ModelSpec.Mlp, InputSize = 8, HiddenSizes = [512, 512], OutputSize = 1 },
+            LocalSteps = 5,
+        };
+        Assert.True(4L * JobPlanner.Plan(spec).ParameterCount > 1024 * 1024);
+
+        var submitted = await client.SubmitAsync(spec, maxHu: 0.01m);
+        var job = await FinishedAsync(client, submitted.JobId);
+
+        Assert.Equal("completed", job.State);
+        Assert.Empty(job.DevicesCaught);
+        Assert.Equal(4L * JobPlanner.Plan(spec).ParameterCount, (await client.ResultAsync(submitted.JobId)).Length);
+        await fixture.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
     public async Task Killing_a_worker_mid_shard_moves_its_shard_and_the_job_completes()
     {
         await using var workers = new RunningWorkers(fixture);

@@ -10,6 +10,7 @@ public static class Faults
         Fault.Wrong => honest with { Values = honest.Values.Select(v => -v).ToArray(), Bytes = honest.Bytes.Select(b => (byte)~b).ToArray() },
         Fault.Noisy => honest with { Values = AddNoise(honest.Values, 0.05) },
         Fault.Lazy => honest with { Values = new float[honest.Values.Length], Bytes = new byte[honest.Bytes.Length] },
+        Fault.NonFinite => honest with { Values = honest.Values.Select((v, i) => i % 3 == 0 ? float.NaN : i % 3 == 1 ? float.PositiveInfinity : v).ToArray() },
         _ => honest,
     };
 

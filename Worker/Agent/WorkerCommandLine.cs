@@ -18,7 +18,7 @@ public static class WorkerCommandLine
           --threads N        CPU threads for TorchSharp (default: all cores)
           --slots N          leases held at once, run one after another (default: 2, so the next shard waits here)
           --calibrate        measure result agreement across runs and thread counts, print it, exit
-          --fault KIND       TEST ONLY: wrong | noisy | lazy | stall — misbehave on purpose to exercise verification
+          --fault KIND       TEST ONLY: wrong | noisy | lazy | stall | nonfinite — misbehave on purpose to exercise verification
         """;
 
     /// <summary>Parses the flags; null and an error when they are unusable.</summary>

@@ -40,4 +40,6 @@ public enum Fault
     Lazy,
     /// <summary>Takes leases and never answers (but keeps heartbeating).</summary>
     Stall,
+    /// <summary>Returns the honest result with NaN and infinite values in it, which the edge must refuse on sight.</summary>
+    NonFinite,
 }
