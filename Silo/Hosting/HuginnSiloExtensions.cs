@@ -164,7 +164,8 @@ public static class HuginnSiloExtensions
         {
             silo.AddAdoNetGrainStorage(StorageNames.State, GrainStorage);
         }
-        // Stream subscriptions change rarely (a device connecting): one transaction each is no bottleneck.
+        // Orleans keeps a stream provider's subscriptions in the grain storage named like the provider when there is one,
+        // so the device streams' ("huginn") share the grain state's storage; PubSubStore serves any other provider.
         silo.AddAdoNetGrainStorage(StorageNames.PubSub, GrainStorage);
         silo.UseAdoNetReminderService(o =>
         {

@@ -148,7 +148,8 @@ public sealed class GroupCommitGrainStorageTests
     private static async Task<TestDatabase> MigratedDatabaseAsync()
     {
         var database = await TestDatabase.CreateAsync();
-        await new PostgresMigrator(database.ConnectionString).MigrateAsync();
+        // Unpooled, so that the only session left on the database is the storage's own (see TerminateOtherSessionsAsync).
+        await new PostgresMigrator(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString).MigrateAsync();
         return database;
     }
 
