@@ -26,10 +26,9 @@ public static class Row2Postgres
     public static async Task<List<string[]>> RunAsync(Sizes sizes)
     {
         var server = Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } configured ? configured : DefaultServer;
-        var database = $"huginn_bench_{Guid.NewGuid():N}";
         try
         {
-            await ExecuteAsync(server, $"CREATE DATABASE {database}");
+            await ExecuteAsync(server, "SELECT 1");
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
@@ -37,41 +36,33 @@ public static class Row2Postgres
             if (!IsSmokeRequired()) return [["2: PostgreSQL storage", $"not run: {e.Message}", "start it with scripts/postgres.sh (as root)", ""]];
             throw new InvalidOperationException($"row 2 needs PostgreSQL ({e.Message}); run scripts/postgres.sh or set {ServerVariable}", e);
         }
-        try
-        {
-            var connectionString = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
-            var memory = await MeasureAsync(sizes, postgres: null, jobs: 1);
-            // Grain state through the group-commit storage (the default) and through Orleans' ADO.NET storage (one
-            // transaction per write), alternated in this run: only their ratio means something on a shared machine.
-            var group = await MeasureAsync(sizes, connectionString, jobs: 1);
-            var ado = await MeasureAsync(sizes, connectionString, jobs: 1, groupCommit: false);
-            var groupConcurrent = await MeasureAsync(sizes, connectionString, sizes.ConcurrentJobs);
-            var adoConcurrent = await MeasureAsync(sizes, connectionString, sizes.ConcurrentJobs, groupCommit: false);
-            // The operator's trade (docs/OPERATIONS.md): commits return before their WAL is flushed; a PostgreSQL
-            // crash can lose the last moments of commits, never tear one. Set in the connection string alone.
-            var asyncCommit = new NpgsqlConnectionStringBuilder(connectionString) { Options = "-c synchronous_commit=off" }.ConnectionString;
-            var adoAsyncCommit = await MeasureAsync(sizes, asyncCommit, sizes.ConcurrentJobs, groupCommit: false);
-            var concurrent = $"{sizes.ConcurrentJobs} jobs × {sizes.Shards} shards at once";
-            return
-            [
-                Row($"2: {sizes.Shards} shards, trusted devices, PostgreSQL, group commit", group, memory, ado),
-                Row($"2: {sizes.Shards} shards, trusted devices, PostgreSQL, ADO.NET storage", ado, memory),
-                Row($"2: {concurrent}, PostgreSQL, group commit", groupConcurrent, memory, adoConcurrent),
-                Row($"2: {concurrent}, PostgreSQL, ADO.NET storage", adoConcurrent, memory),
-                Row($"2: {concurrent}, PostgreSQL, ADO.NET storage, synchronous_commit=off", adoAsyncCommit, memory),
-                ["2: group commit: state writes per commit (per shard)",
-                    $"1 job: {group.WritesPerCommit:F1} ({group.WritesPerShard:F1}); {concurrent}: {groupConcurrent.WritesPerCommit:F1} ({groupConcurrent.WritesPerShard:F1})",
-                    $"commits/s: {group.CommitsPerSecond:F0}; {groupConcurrent.CommitsPerSecond:F0}", ""],
-                ["2: calls per shard, PostgreSQL, group commit", string.Join(", ", group.Run.Top.Take(12).Select(t => $"{t.Key} {t.Value:F2}")), "", ""],
-                ["2: mean ms inside the grain, PostgreSQL, group commit", string.Join(", ", group.Run.SlowestMeanMs.Select(t => $"{t.Key} {t.Value:F1}")),
-                    "ADO.NET: " + string.Join(", ", ado.Run.SlowestMeanMs.Select(t => $"{t.Key} {t.Value:F1}")), ""],
-            ];
-        }
-        finally
-        {
-            NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-        }
+        var memory = await MeasureAsync(sizes, server: null, jobs: 1);
+        // Grain state through Orleans' ADO.NET storage (one transaction per write) and through the group-commit
+        // storage (the default), in this run: only their ratio means something on a shared machine. Each measurement
+        // has a fresh database: one reused kept the earlier runs' dead stream rows, and whatever ran last was slowest.
+        var ado = await MeasureAsync(sizes, server, jobs: 1, groupCommit: false);
+        var group = await MeasureAsync(sizes, server, jobs: 1);
+        var adoConcurrent = await MeasureAsync(sizes, server, sizes.ConcurrentJobs, groupCommit: false);
+        var groupConcurrent = await MeasureAsync(sizes, server, sizes.ConcurrentJobs);
+        // The operator's trade (docs/OPERATIONS.md): commits return before their WAL is flushed; a PostgreSQL
+        // crash can lose the last moments of commits, never tear one. Set in the connection string alone.
+        var asyncCommit = new NpgsqlConnectionStringBuilder(server) { Options = "-c synchronous_commit=off" }.ConnectionString;
+        var adoAsyncCommit = await MeasureAsync(sizes, asyncCommit, sizes.ConcurrentJobs, groupCommit: false);
+        var concurrent = $"{sizes.ConcurrentJobs} jobs × {sizes.Shards} shards at once";
+        return
+        [
+            Row($"2: {sizes.Shards} shards, trusted devices, PostgreSQL, group commit", group, memory, ado),
+            Row($"2: {sizes.Shards} shards, trusted devices, PostgreSQL, ADO.NET storage", ado, memory),
+            Row($"2: {concurrent}, PostgreSQL, group commit", groupConcurrent, memory, adoConcurrent),
+            Row($"2: {concurrent}, PostgreSQL, ADO.NET storage", adoConcurrent, memory),
+            Row($"2: {concurrent}, PostgreSQL, ADO.NET storage, synchronous_commit=off", adoAsyncCommit, memory),
+            ["2: group commit: state writes per commit (per shard)",
+                $"1 job: {group.WritesPerCommit:F1} ({group.WritesPerShard:F1}); {concurrent}: {groupConcurrent.WritesPerCommit:F1} ({groupConcurrent.WritesPerShard:F1})",
+                $"commits/s: {group.CommitsPerSecond:F0}; {groupConcurrent.CommitsPerSecond:F0}", ""],
+            ["2: calls per shard, PostgreSQL, group commit", string.Join(", ", group.Run.Top.Take(12).Select(t => $"{t.Key} {t.Value:F2}")), "", ""],
+            ["2: mean ms inside the grain, PostgreSQL, group commit", string.Join(", ", group.Run.SlowestMeanMs.Select(t => $"{t.Key} {t.Value:F1}")),
+                "ADO.NET: " + string.Join(", ", ado.Run.SlowestMeanMs.Select(t => $"{t.Key} {t.Value:F1}")), ""],
+        ];
     }
 
     private static string[] Row(string name, Measured run, Measured memory, Measured? ado = null) =>
@@ -91,8 +82,25 @@ public static class Row2Postgres
         public double CommitsPerSecond => Commits / Seconds;
     }
 
+    /// <summary>One cluster on a fresh database of <paramref name="server"/> (memory storage when null).</summary>
+    private static async Task<Measured> MeasureAsync(Sizes sizes, string? server, int jobs, bool groupCommit = true)
+    {
+        if (server is null) return await MeasureOnAsync(sizes, postgres: null, jobs, groupCommit);
+        var database = $"huginn_bench_{Guid.NewGuid():N}";
+        await ExecuteAsync(server, $"CREATE DATABASE {database}");
+        try
+        {
+            return await MeasureOnAsync(sizes, new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString, jobs, groupCommit);
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        }
+    }
+
     /// <summary>One cluster: warm-up job, then the measured job(s) on devices trusted to the 5 % audit floor.</summary>
-    private static async Task<Measured> MeasureAsync(Sizes sizes, string? postgres, int jobs, bool groupCommit = true)
+    private static async Task<Measured> MeasureOnAsync(Sizes sizes, string? postgres, int jobs, bool groupCommit)
     {
         var settings = new Dictionary<string, string?> { [HuginnSiloExtensions.GroupCommitKey] = groupCommit ? "true" : "false" };
         await using var cluster = await BenchCluster.StartAsync(_ => { }, postgres, siloSettings: settings);
