@@ -38,10 +38,11 @@ public sealed class BenchCluster : IAsyncDisposable
     /// <param name="configure">Pool rules for this run.</param>
     /// <param name="postgresConnectionString">Huginn:Storage=postgres on this database (state, reminders, streams); in memory when null.</param>
     /// <param name="configureSilo">A row's own additions to the silo (log levels, timing filters).</param>
+    /// <param name="siloSettings">Configuration of the silo beyond the storage switch (e.g. Huginn:Storage:GroupCommit).</param>
     public static async Task<BenchCluster> StartAsync(Action<PoolOptions> configure, string? postgresConnectionString = null,
-        Action<ISiloBuilder>? configureSilo = null)
+        Action<ISiloBuilder>? configureSilo = null, IReadOnlyDictionary<string, string?>? siloSettings = null)
     {
-        var settings = new Dictionary<string, string?>();
+        var settings = new Dictionary<string, string?>(siloSettings ?? new Dictionary<string, string?>());
         if (postgresConnectionString is not null)
         {
             settings[HuginnSiloExtensions.StorageKey] = "postgres";

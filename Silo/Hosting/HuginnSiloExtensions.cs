@@ -6,6 +6,7 @@ using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -41,6 +42,16 @@ public static class HuginnSiloExtensions
     /// Measured in docs/BENCHMARKS.md, row 3.
     /// </summary>
     public static readonly TimeSpan DefaultMemoryStreamPollPeriod = TimeSpan.FromMilliseconds(4);
+
+    /// <summary>
+    /// Whether the durable mode keeps grain state (<c>huginn</c>) in <see cref="GroupCommitGrainStorage"/>, which commits the
+    /// writes of all grains together (<c>Huginn:Storage:GroupCommit</c>, default true), or in Orleans' ADO.NET storage, one
+    /// transaction per write.
+    /// </summary>
+    public const string GroupCommitKey = "Huginn:Storage:GroupCommit";
+
+    /// <summary>How long a group commit waits to gather writes after the first (<c>Huginn:Storage:GroupCommitLinger</c>, default 0).</summary>
+    public const string GroupCommitLingerKey = "Huginn:Storage:GroupCommitLinger";
 
     /// <summary>Orleans' ServiceId: it keys grain state, reminders and streams in the database, so it never changes.</summary>
     public const string ServiceId = "huginn";
@@ -93,7 +104,8 @@ public static class HuginnSiloExtensions
     /// <summary>
     /// One switch picks where state lives. "memory" (the local default) keeps everything in the silo's memory:
     /// nothing to install, nothing survives a restart. "postgres" keeps grain state, reminders and the device
-    /// streams in PostgreSQL (ConnectionStrings:Huginn), migrating the schema before the silo starts.
+    /// streams in PostgreSQL (ConnectionStrings:Huginn), migrating the schema before the silo starts; grain state goes
+    /// through <see cref="GroupCommitGrainStorage"/> unless <c>Huginn:Storage:GroupCommit=false</c>.
     /// Clustering is picked by <see cref="UseHuginnClustering"/>.
     /// </summary>
     public static ISiloBuilder AddHuginnStorage(this ISiloBuilder silo, IConfiguration configuration)
@@ -116,7 +128,7 @@ public static class HuginnSiloExtensions
                 silo.UseInMemoryReminderService();
                 return silo;
             case "postgres":
-                return silo.AddPostgresStorage(PostgresStorageOptions.From(configuration));
+                return silo.AddPostgresStorage(PostgresStorageOptions.From(configuration), configuration);
             default:
                 throw new InvalidOperationException(
                     $"{StorageKey}='{configuration[StorageKey]}' is not a storage this silo knows; use 'memory' (the default) or 'postgres'.");
@@ -126,7 +138,7 @@ public static class HuginnSiloExtensions
     private static void BinaryMemoryStorage(OptionsBuilder<MemoryGrainStorageOptions> options) =>
         options.Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
 
-    private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres)
+    private static ISiloBuilder AddPostgresStorage(this ISiloBuilder silo, PostgresStorageOptions postgres, IConfiguration configuration)
     {
         silo.Services.AddSingleton(postgres);
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MigrationsParticipant>();
@@ -139,7 +151,21 @@ public static class HuginnSiloExtensions
             o.ConnectionString = postgres.ConnectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         });
-        silo.AddAdoNetGrainStorage(StorageNames.State, GrainStorage);
+        if (configuration.GetValue(GroupCommitKey, true))
+        {
+            // Every state write of a silo shares a commit with the others queued at the same time (docs/BENCHMARKS.md, row 2).
+            var linger = configuration.GetValue(GroupCommitLingerKey, TimeSpan.Zero);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.State, (services, _) => new GroupCommitGrainStorage(
+                new GroupCommitOptions(postgres.ConnectionString, ServiceId, linger),
+                new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>()),
+                services.GetRequiredService<ILogger<GroupCommitGrainStorage>>()));
+        }
+        else
+        {
+            silo.AddAdoNetGrainStorage(StorageNames.State, GrainStorage);
+        }
+        // Orleans keeps a stream provider's subscriptions in the grain storage named like the provider when there is one,
+        // so the device streams' ("huginn") share the grain state's storage; PubSubStore serves any other provider.
         silo.AddAdoNetGrainStorage(StorageNames.PubSub, GrainStorage);
         silo.UseAdoNetReminderService(o =>
         {

@@ -70,6 +70,6 @@ public sealed class SiloRestartTests
         Assert.Equal(["2"], await database.QueryAsync(
             "SELECT count(DISTINCT generation) FROM orleans_membership"));
         Assert.Contains("True", await database.QueryAsync(
-            "SELECT count(*) > 0 FROM orleans_grain_state WHERE grain_id_extension = 'device:durable'"));
+            "SELECT count(*) > 0 FROM huginn_grain_state WHERE grain_id = 'device:durable'"));
     }
 }

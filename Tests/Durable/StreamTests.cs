@@ -26,8 +26,9 @@ public sealed class StreamTests
                 "the published command did not reach the subscriber within 30 s through the ADO.NET stream queue"));
         Assert.Equal(new ConnectionReplaced("connection-1"), arrived);
         await subscription.UnsubscribeAsync();
-        // The subscription was persisted by the pub-sub store in PostgreSQL.
-        var types = await database.QueryAsync("SELECT DISTINCT grain_type FROM orleans_grain_state");
+        // The subscription was persisted in PostgreSQL. Orleans keeps a stream provider's subscriptions in the grain
+        // storage of the same name when there is one: "huginn", the grain state (the group-commit storage by default).
+        var types = await database.QueryAsync("SELECT DISTINCT grain_type FROM huginn_grain_state");
         Assert.True(types.Any(t => t.Contains("pubsub", StringComparison.OrdinalIgnoreCase)), $"grain types stored: {string.Join(", ", types)}");
     }
 }
