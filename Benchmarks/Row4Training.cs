@@ -92,7 +92,18 @@ public static class Row4Training
                     before ??= Row4TrainingLoop.Run(spec, profile, workers);
                     var jobSamples = (double)spec.Rounds * spec.ShardsPerRound * spec.LocalSteps * spec.BatchSize;
                     var timeout = TimeSpan.FromSeconds(jobSamples / before.SamplesPerSecond * 4 + 30);
-                    var run = await pool.RunAsync(spec, workers, SlotsFor(workers, spec, slots), before.Outputs, timeout);
+                    PoolRun run;
+                    try
+                    {
+                        run = await pool.RunAsync(spec, workers, SlotsFor(workers, spec, slots), before.Outputs, timeout);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // One stuck job is a finding, not a reason to lose the row's other figures.
+                        Console.Error.WriteLine(e);
+                        rows.Add([$"4: {who}, {Seconds(plan.Case.TargetSeconds)} shards", $"**failed**: {(e.InnerException ?? e).Message.ReplaceLineEndings(" ").Replace("|", "/")}", "", ""]);
+                        continue;
+                    }
                     var after = Row4TrainingLoop.Run(spec with { Rounds = 1 }, profile, workers);
                     rows.Add(Row(plan, before, after, run));
                     // The next pool run is compared with this loop and the one after it; the auditor keeps the whole job's answers.
