@@ -2,6 +2,9 @@ using System.Diagnostics;
 using Huginn.Benchmarks;
 
 // dotnet run --project Benchmarks -c Release -- [--smoke] [--row 1|2|3|4|5|6]
+// Row 4 starts its workers as child processes of this executable.
+if (args is [WorkerProcess.Flag, ..]) return await WorkerProcess.RunAsync(args[1..]);
+
 var smoke = args.Contains("--smoke");
 var rowArg = Array.IndexOf(args, "--row") is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 

@@ -21,10 +21,11 @@ public static class Row4Training
     /// elsewhere only the default. One worker holds a round's shards (see <see cref="SlotsFor"/>).
     /// </param>
     /// <param name="Budget">Pool runs not started by then are skipped (and say so): the full run stays within ~4 minutes on a busy machine.</param>
-    public sealed record Sizes(ShardCase[] Cases, int[] Workers, bool WarmUp, double CompareSlotsAt, TimeSpan Budget);
+    /// <param name="HostCases">The pool host's own CPU and memory per shard, workers in their own processes (<see cref="Row4HostCost"/>).</param>
+    public sealed record Sizes(ShardCase[] Cases, int[] Workers, bool WarmUp, double CompareSlotsAt, TimeSpan Budget, Row4HostCost.Case[] HostCases);
 
-    public static Sizes Full { get; } = new([new(0.1, 4, 8), new(1, 2, 8), new(5, 2, 2)], [1, 2], WarmUp: true, CompareSlotsAt: 1, TimeSpan.FromSeconds(170));
-    public static Sizes Smoke { get; } = new([new(0.05, 1, 2)], [1, 2], WarmUp: false, CompareSlotsAt: 0.05, TimeSpan.FromSeconds(15));
+    public static Sizes Full { get; } = new([new(0.1, 4, 8), new(1, 2, 8), new(5, 2, 2)], [1, 2], WarmUp: true, CompareSlotsAt: 1, TimeSpan.FromSeconds(170), Row4HostCost.Full);
+    public static Sizes Smoke { get; } = new([new(0.05, 1, 2)], [1, 2], WarmUp: false, CompareSlotsAt: 0.05, TimeSpan.FromSeconds(15), Row4HostCost.Smoke);
 
     /// <summary>The README's worked example: 669,706 parameters, 1.34 MFLOP forward per sample; a 2.7 MB delta per result.</summary>
     private static readonly ModelSpec Model = new()
@@ -53,6 +54,10 @@ public static class Row4Training
                 $"load average at start: {LoadAverage()}",
             ],
         ];
+
+        // First, with no other pool in this process: its CPU is then the host's alone.
+        rows.AddRange(await Row4HostCost.RunAsync(sizes.HostCases, profile));
+        clock.Restart();
 
         await using var pool = await Row4TrainingPool.StartAsync(profile, sizes.Workers.Max());
         if (sizes.WarmUp)
@@ -87,7 +92,18 @@ public static class Row4Training
                     before ??= Row4TrainingLoop.Run(spec, profile, workers);
                     var jobSamples = (double)spec.Rounds * spec.ShardsPerRound * spec.LocalSteps * spec.BatchSize;
                     var timeout = TimeSpan.FromSeconds(jobSamples / before.SamplesPerSecond * 4 + 30);
-                    var run = await pool.RunAsync(spec, workers, SlotsFor(workers, spec, slots), before.Outputs, timeout);
+                    PoolRun run;
+                    try
+                    {
+                        run = await pool.RunAsync(spec, workers, SlotsFor(workers, spec, slots), before.Outputs, timeout);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        // One stuck job is a finding, not a reason to lose the row's other figures.
+                        Console.Error.WriteLine(e);
+                        rows.Add([$"4: {who}, {Seconds(plan.Case.TargetSeconds)} shards", $"**failed**: {(e.InnerException ?? e).Message.ReplaceLineEndings(" ").Replace("|", "/")}", "", ""]);
+                        continue;
+                    }
                     var after = Row4TrainingLoop.Run(spec with { Rounds = 1 }, profile, workers);
                     rows.Add(Row(plan, before, after, run));
                     // The next pool run is compared with this loop and the one after it; the auditor keeps the whole job's answers.

@@ -11,6 +11,13 @@ public static class Tensors
         return MemoryMarshal.AsBytes(values).ToArray();
     }
 
+    /// <summary>Writes the values' wire bytes into <paramref name="destination"/> without an intermediate array.</summary>
+    public static void CopyTo(ReadOnlySpan<float> values, Span<byte> destination)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the wire format is little-endian");
+        MemoryMarshal.AsBytes(values).CopyTo(destination);
+    }
+
     public static float[] FromBytes(ReadOnlySpan<byte> bytes)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the wire format is little-endian");

@@ -41,4 +41,22 @@ public sealed class BlobStoreApiTests
         Assert.Equal(0, await store.CollectAsync(DateTimeOffset.UtcNow + TimeSpan.FromDays(365), TimeSpan.FromHours(1)));
         Assert.Equal(3_000, store.StoredBytes);
     }
+
+    [Fact]
+    public async Task Job_whose_results_the_store_could_not_hold_is_refused_at_submission_naming_the_limit()
+    {
+        var settings = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Huginn:Blobs:MaxBlobBytes"] = "4000",
+        }).Build();
+        await using var pool = await LocalPool.StartAsync(settings);
+        using var anonymous = new PoolClient(pool.ApiUrl);
+        var client = anonymous.As((await anonymous.CreateAccountAsync("trainer", "client")).ApiKey);
+
+        // 4·256 + 256 + 256·4 + 4 = 2,308 parameters: a 9,232-byte delta per shard.
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitAsync(Workloads.ExampleSpecs.Train(Workloads.ExampleSpecs.Mlp(4, [256], 4))));
+
+        Assert.StartsWith("400 ", refused.Message);
+        Assert.Contains("a shard's result would be 9232 bytes; this pool stores blobs of at most 4000 (Huginn:Blobs:MaxBlobBytes)", refused.Message);
+    }
 }

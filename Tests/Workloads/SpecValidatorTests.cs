@@ -16,7 +16,7 @@ public sealed class SpecValidatorTests
         ["unknown activation"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(activation: "gelu")),
         ["unknown loss"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(loss: "hinge")),
         ["one class"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(output: 1, loss: ModelSpec.CrossEntropy)),
-        ["huge model"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(4096, [4096], 4096)),
+        ["huge model"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(16384, [16384], 16384)),
         ["no dataset"] = () => ExampleSpecs.Train() with { Dataset = new DatasetSpec() },
         ["two datasets"] = () => ExampleSpecs.Train() with { Dataset = new DatasetSpec { BlobId = ExampleSpecs.SomeBlobId, Samples = 10, Synthetic = ExampleSpecs.Teacher() } },
         ["bad blob id"] = () => ExampleSpecs.Train() with { Dataset = new DatasetSpec { BlobId = "ABC", Samples = 10 } },

@@ -19,10 +19,14 @@ public static class SpecValidator
     public const int MaxLocalSteps = 100;
     public const int MaxBatchSize = 65_536;
     public const long MaxSamples = 1L << 40;
-    /// <summary>A train shard's result is a weight delta: 2^24 float32 parameters fill <see cref="MaxShardOutputBytes"/>.</summary>
-    public const long MaxParameters = 1L << 24;
-    /// <summary>The largest result a shard may return (weight delta, outputs or prepared bytes).</summary>
-    public const long MaxShardOutputBytes = 64L << 20;
+    /// <summary>A train shard's result is a weight delta: 2^28 float32 parameters fill <see cref="MaxShardOutputBytes"/>.</summary>
+    public const long MaxParameters = 1L << 28;
+    /// <summary>
+    /// The largest result a shard may return (weight delta, outputs or prepared bytes) in any pool: 1 GiB, far below
+    /// the 2 GiB a worker's array may hold. A result larger than a frame goes up as a blob, so what a given pool takes
+    /// is its blob store's <c>Huginn:Blobs:MaxBlobBytes</c> (64 MiB by default), checked when a job is submitted.
+    /// </summary>
+    public const long MaxShardOutputBytes = 1L << 30;
     public const double MaxFlopsPerShard = 1e18;
     public const double MaxJobFlops = 1e21;
     /// <summary>No device in the pool has more memory than this (1 TiB).</summary>
