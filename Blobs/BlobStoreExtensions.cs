@@ -2,6 +2,10 @@ namespace Huginn.Blobs;
 
 public static class BlobStoreExtensions
 {
+    /// <summary>Stores bytes already in memory, held by <paramref name="holder"/>; see <see cref="IBlobStore.PutHeldAsync"/>.</summary>
+    public static Task<BlobPutResult> PutHeldAsync(this IBlobStore store, ReadOnlyMemory<byte> bytes, string holder, CancellationToken cancellationToken = default) =>
+        store.PutHeldAsync(new ReadOnlyMemoryStream(bytes), holder, cancellationToken);
+
     /// <summary>Stores bytes already in memory (round weights); see <see cref="IBlobStore.PutAsync"/>.</summary>
     public static Task<BlobPutResult> PutAsync(this IBlobStore store, ReadOnlyMemory<byte> bytes, string? expectedBlobId = null,
         CancellationToken cancellationToken = default) =>

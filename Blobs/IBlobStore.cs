@@ -21,6 +21,18 @@ public interface IBlobStore
     /// </summary>
     Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="PutAsync"/> and <see cref="AddReferenceAsync"/> at once: a stored blob is held by
+    /// <paramref name="holder"/> from the moment it exists (a shard's result, held by its job). A store with
+    /// transactions does both in one commit.
+    /// </summary>
+    async Task<BlobPutResult> PutHeldAsync(Stream content, string holder, CancellationToken cancellationToken = default)
+    {
+        var put = await PutAsync(content, cancellationToken: cancellationToken);
+        if (put.Succeeded) await AddReferenceAsync(put.BlobId!, holder, cancellationToken);
+        return put;
+    }
+
     /// <summary>A readable, seekable stream of the blob, null when absent. Caller disposes.</summary>
     Task<Stream?> OpenReadAsync(string blobId, CancellationToken cancellationToken = default);
 

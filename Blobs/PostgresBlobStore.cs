@@ -37,18 +37,28 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
 
     public long? QuotaBytes { get; }
 
-    public Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default)
+    public Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default) =>
+        PutAsync(content, expectedBlobId, holder: null, cancellationToken);
+
+    /// <summary>The put and the holder's reference in one transaction: one commit for a shard's result, not two.</summary>
+    public Task<BlobPutResult> PutHeldAsync(Stream content, string holder, CancellationToken cancellationToken = default)
+    {
+        BlobIds.CheckHolder(holder);
+        return PutAsync(content, expectedBlobId: null, holder, cancellationToken);
+    }
+
+    private Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId, string? holder, CancellationToken cancellationToken)
     {
         // Content that can be rewound (weights from memory) is sent again after a lost connection; an upload cannot be.
         var start = content.CanSeek ? content.Position : -1;
         return PostgresRetry.RunAsync(_dataSource, ct =>
         {
             if (start >= 0) content.Position = start;
-            return PutOnceAsync(content, expectedBlobId, ct);
+            return PutOnceAsync(content, expectedBlobId, holder, ct);
         }, cancellationToken, canRetry: () => start >= 0);
     }
 
-    private async Task<BlobPutResult> PutOnceAsync(Stream content, string? expectedBlobId, CancellationToken cancellationToken)
+    private async Task<BlobPutResult> PutOnceAsync(Stream content, string? expectedBlobId, string? holder, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         // Disposed without a commit (a refusal, a failure, a cancelled upload): every chunk written goes with it.
@@ -71,18 +81,37 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         var blobId = taken.BlobId!;
         var now = _time.GetUtcNow();
 
-        // From here puts take turns: the check for the same blob, the quota and the insert see each other.
-        await using (var turn = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({CommitLockKey})", connection, transaction))
+        if (holder is not null)
+        {
+            // Before the blob's row, so that the row is born referenced (and the collector never sees it unheld).
+            await using var reference = new NpgsqlCommand("""
+                INSERT INTO huginn_blob_reference (holder, blob_id, added_at) VALUES (@holder, @id, @now)
+                ON CONFLICT (holder, blob_id) DO NOTHING
+                """, connection, transaction);
+            reference.Parameters.Add(new NpgsqlParameter<string>("holder", holder));
+            reference.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
+            reference.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+            await reference.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // With a quota, puts take turns from here: the quota's sum and the insert must see each other. Without one,
+        // they do not: the blob's primary key settles a race for the same bytes (below), and a global lock held over
+        // each commit made every put in the pool wait for the one before it (one per fsync, row 2).
+        if (QuotaBytes is not null)
+        {
+            await using var turn = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({CommitLockKey})", connection, transaction);
             await turn.ExecuteNonQueryAsync(cancellationToken);
+        }
 
         // Stored already: restart its grace period if nobody holds it (the row lock also keeps the collector off it).
         await using (var touch = new NpgsqlCommand("""
-            UPDATE huginn_blob SET unreferenced_since = CASE WHEN unreferenced_since IS NULL THEN NULL ELSE @now END
+            UPDATE huginn_blob SET unreferenced_since = CASE WHEN unreferenced_since IS NULL OR @held THEN NULL ELSE @now END
              WHERE blob_id = @id
             RETURNING length
             """, connection, transaction))
         {
             touch.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
+            touch.Parameters.Add(new NpgsqlParameter<bool>("held", holder is not null));
             touch.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
             if (await touch.ExecuteScalarAsync(cancellationToken) is long storedLength)
             {
@@ -105,6 +134,7 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
             INSERT INTO huginn_blob (blob_id, content_id, length, chunk_bytes, stored_at, unreferenced_since)
             VALUES (@id, @content, @length, @chunk, @now,
                     CASE WHEN EXISTS (SELECT 1 FROM huginn_blob_reference WHERE blob_id = @id) THEN NULL ELSE @now END)
+            ON CONFLICT (blob_id) DO NOTHING
             """, connection, transaction))
         {
             name.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
@@ -112,7 +142,21 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
             name.Parameters.Add(new NpgsqlParameter<long>("length", taken.Length));
             name.Parameters.Add(new NpgsqlParameter<int>("chunk", _chunkBytes));
             name.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
-            await name.ExecuteNonQueryAsync(cancellationToken);
+            if (await name.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                // Another put of the same bytes committed between our check and our insert: theirs stands, ours goes.
+                await using var drop = new NpgsqlCommand("DELETE FROM huginn_blob_chunk WHERE content_id = @content", connection, transaction);
+                drop.Parameters.Add(new NpgsqlParameter<Guid>("content", contentId));
+                await drop.ExecuteNonQueryAsync(cancellationToken);
+                if (holder is not null)
+                {
+                    await using var held = new NpgsqlCommand("UPDATE huginn_blob SET unreferenced_since = NULL WHERE blob_id = @id", connection, transaction);
+                    held.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
+                    await held.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await transaction.CommitAsync(cancellationToken);
+                return new BlobPutResult(BlobPutOutcome.AlreadyStored, blobId, taken.Length);
+            }
         }
         await transaction.CommitAsync(cancellationToken);
         return new BlobPutResult(BlobPutOutcome.Stored, blobId, taken.Length);

@@ -168,9 +168,8 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         var bytes = new byte[output.Values.Length * sizeof(float) + output.Bytes.Length];
         WeightsFormat.ToBytes(output.Values).CopyTo(bytes, 0);
         output.Bytes.CopyTo(bytes, output.Values.Length * sizeof(float));
-        var stored = await _blobs.PutAsync(bytes);
+        var stored = await _blobs.PutHeldAsync(bytes, BlobHolders.Job(assignment.JobId));
         if (!stored.Succeeded) throw new InvalidOperationException($"the result could not be stored: {stored.Outcome}");
-        await _blobs.AddReferenceAsync(stored.BlobId!, BlobHolders.Job(assignment.JobId));
         return await Grain.SubmitResultAsync(new ShardResult(assignment.LeaseId, new ResultRef(stored.BlobId!, bytes.Length, output.Loss, output.Samples)));
     }
 

@@ -257,9 +257,10 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
             if (payload.Length != size)
                 return (null, $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", "payload_size_mismatch");
             if (!AllFinite(payload.Span[..(result.ValueCount * sizeof(float))])) return (null, "the result holds NaN or infinite values", "non_finite_result");
-            var put = await blobs.PutAsync(payload, cancellationToken: cancellationToken);
+            // Stored and held by its job in one step (one commit in the PostgreSQL store).
+            var put = await blobs.PutHeldAsync(payload, BlobHolders.Job(lease.JobId), cancellationToken);
             if (!put.Succeeded) throw new IOException($"the result could not be stored ({put.Outcome})");
-            blobId = put.BlobId!;
+            return (new ResultRef(put.BlobId!, size, result.Loss, result.Samples), null, null);
         }
         await blobs.AddReferenceAsync(blobId, BlobHolders.Job(lease.JobId), cancellationToken);
         return (new ResultRef(blobId, size, result.Loss, result.Samples), null, null);

@@ -190,6 +190,23 @@ public abstract class BlobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_blob_put_held_is_held_from_the_start_even_when_it_was_stored_unheld_before()
+    {
+        var store = await OpenAsync();
+        var bytes = RandomBytes(1_000, 19);
+        var unheld = await store.PutAsync(bytes);
+
+        var held = await store.PutHeldAsync(new MemoryStream(bytes), "job:held");
+        var fresh = await store.PutHeldAsync(new MemoryStream(RandomBytes(2_000, 20)), "job:held");
+
+        Assert.Equal((BlobPutOutcome.AlreadyStored, unheld.BlobId), (held.Outcome, held.BlobId));
+        Assert.Equal(BlobPutOutcome.Stored, fresh.Outcome);
+        Assert.Equal(0, await store.CollectAsync(T0 + TimeSpan.FromDays(30), Grace));
+        await store.RemoveHolderAsync("job:held");
+        Assert.Equal(2, await store.CollectAsync(T0 + TimeSpan.FromDays(30), Grace));
+    }
+
+    [Fact]
     public async Task Adding_a_reference_twice_and_removing_an_unknown_holder_are_harmless()
     {
         var store = await OpenAsync();
