@@ -40,6 +40,9 @@ public sealed class JobGrain(
     /// <summary>The training round's running sum of accepted deltas: memory only, re-derived from <see cref="JobState.RoundResults"/>.</summary>
     private RoundAggregator? _aggregator;
 
+    /// <summary>The last finished round's sums, which the next round's aggregator clears and reuses.</summary>
+    private double[]? _spareSums;
+
     private JobState S => state.State;
     private Round Current => S.Current;
 
@@ -331,7 +334,9 @@ public sealed class JobGrain(
             if (_aggregator is { } current && current.Round == Current.Number) return current;
             var accepted = S.RoundResults.OrderBy(r => r.Key).Select(r => (r.Value, (long)Plan.Shard(Current.Number, r.Key).SampleCount)).ToList();
             if (accepted.Count > 0) logger.LogInformation("Job {JobId}: re-deriving round {Round}'s sum from {Count} accepted result(s)", JobId, Current.Number + 1, accepted.Count);
-            return _aggregator = RoundAggregator.Replay(blobs, Current.Number, checked((int)Plan.ParameterCount), accepted);
+            _aggregator = RoundAggregator.Replay(blobs, Current.Number, checked((int)Plan.ParameterCount), accepted, _spareSums);
+            _spareSums = null;
+            return _aggregator;
         }
     }
 
@@ -343,6 +348,8 @@ public sealed class JobGrain(
         S.RoundResults = [];
         S.RoundSamples = 0;
         S.RoundLossSum = 0;
+        // StartRound follows the previous round's completion: its aggregator is done with its sums.
+        _spareSums = _aggregator?.Sums ?? _spareSums;
         _aggregator = null;
     }
 

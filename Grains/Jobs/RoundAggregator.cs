@@ -11,15 +11,38 @@ namespace Huginn.Grains.Jobs;
 /// The sums live in this activation's memory only (one double per parameter: two model copies); the job's state
 /// keeps the accepted results' blob ids, so after a crash <see cref="Replay"/> re-derives the sum from them (the
 /// same deltas in shard order: the result differs from the lost one in the last bits at most). At the round's end
-/// <see cref="CompleteAsync"/> reads the round's weights, applies the average and stores the next weights as a
-/// blob: the checkpoint. At most four model copies are in memory at once (sums, weights, next weights).
+/// <see cref="CompleteAsync"/> reads the round's weights, applies the average in place and stores the next weights
+/// as a blob: the checkpoint. Three model copies are in memory at the round's end (sums, weights); the next round's
+/// aggregator takes over this one's sums (<see cref="Sums"/>, cleared on the thread pool) instead of allocating two
+/// more model copies per round and leaving the old ones to the collector.
 /// </summary>
-public sealed class RoundAggregator(IBlobStore blobs, int round, int parameters)
+public sealed class RoundAggregator
 {
-    private readonly double[] _sums = new double[parameters];
-    private Task _tail = Task.CompletedTask;
+    private readonly IBlobStore blobs;
+    private readonly int parameters;
+    private readonly double[] _sums;
+    private Task _tail;
 
-    public int Round { get; } = round;
+    /// <param name="reuse">A finished round's <see cref="Sums"/> to clear and use again; null (or another size): a new array.</param>
+    public RoundAggregator(IBlobStore blobs, int round, int parameters, double[]? reuse = null)
+    {
+        (this.blobs, this.parameters, Round) = (blobs, parameters, round);
+        if (reuse is not null && reuse.Length == parameters)
+        {
+            _sums = reuse;
+            _tail = Task.Run(() => Array.Clear(reuse));
+        }
+        else
+        {
+            _sums = new double[parameters];
+            _tail = Task.CompletedTask;
+        }
+    }
+
+    public int Round { get; }
+
+    /// <summary>The sums' array, for the next round's aggregator once <see cref="CompleteAsync"/> has finished.</summary>
+    public double[] Sums => _sums;
 
     public long TotalSamples { get; private set; }
 
@@ -39,9 +62,10 @@ public sealed class RoundAggregator(IBlobStore blobs, int round, int parameters)
     }
 
     /// <summary>An aggregator for a round whose accepted results are known (after the activation was lost).</summary>
-    public static RoundAggregator Replay(IBlobStore blobs, int round, int parameters, IEnumerable<(ResultRef Result, long Samples)> accepted)
+    public static RoundAggregator Replay(IBlobStore blobs, int round, int parameters, IEnumerable<(ResultRef Result, long Samples)> accepted,
+        double[]? reuse = null)
     {
-        var aggregator = new RoundAggregator(blobs, round, parameters);
+        var aggregator = new RoundAggregator(blobs, round, parameters, reuse);
         foreach (var (result, samples) in accepted) aggregator.Add(result, samples);
         return aggregator;
     }

@@ -58,6 +58,25 @@ public sealed class RoundAggregatorTests
     }
 
     [Fact]
+    public async Task The_next_round_reuses_the_last_rounds_sums_and_starts_from_zero()
+    {
+        const int parameters = 2_000;
+        var weightsBlob = (await StoreAsync(Values(parameters, 1), 0)).BlobId;
+        var first = new RoundAggregator(_blobs, 0, parameters);
+        first.Add(await StoreAsync(Values(parameters, 2), 8), 8);
+        var afterFirst = await first.CompleteAsync(weightsBlob);
+        var delta = await StoreAsync(Values(parameters, 3), 8);
+
+        var reusing = new RoundAggregator(_blobs, 1, parameters, reuse: first.Sums);
+        reusing.Add(delta, 8);
+        var fresh = new RoundAggregator(_blobs, 1, parameters);
+        fresh.Add(delta, 8);
+
+        Assert.Same(first.Sums, reusing.Sums);
+        Assert.Equal(await fresh.CompleteAsync(afterFirst), await reusing.CompleteAsync(afterFirst));
+    }
+
+    [Fact]
     public async Task Nothing_accepted_leaves_the_weights_as_they_were()
     {
         var weightsBlob = (await StoreAsync(Values(10, 1), 0)).BlobId;
