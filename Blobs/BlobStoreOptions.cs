@@ -11,8 +11,22 @@ public sealed class BlobStoreOptions
     /// </summary>
     public string? Store { get; set; }
 
-    /// <summary>Largest blob accepted; the Api's upload limit.</summary>
-    public long MaxBlobBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Largest blob accepted; the Api's upload limit, and so the largest shard result a pool can take. Unset: 64 MiB
+    /// for the memory store (whose whole budget is <see cref="MemoryLimitBytes"/>), 1 GiB for the directory and
+    /// PostgreSQL stores, so that a model of up to 2^28 parameters can train on a durable pool without a setting.
+    /// </summary>
+    public long? MaxBlobBytes { get; set; }
+
+    public const long DefaultMemoryMaxBlobBytes = 64L * 1024 * 1024;
+
+    public const long DefaultMaxBlobBytes = 1024L * 1024 * 1024;
+
+    /// <summary>The limit for the memory store.</summary>
+    public long MemoryMaxBlobBytes => MaxBlobBytes ?? DefaultMemoryMaxBlobBytes;
+
+    /// <summary>The limit for the directory and PostgreSQL stores.</summary>
+    public long DurableMaxBlobBytes => MaxBlobBytes ?? DefaultMaxBlobBytes;
 
     /// <summary>What the memory store may hold in all.</summary>
     public long MemoryLimitBytes { get; set; } = 1024L * 1024 * 1024;

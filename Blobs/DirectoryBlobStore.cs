@@ -46,7 +46,7 @@ public sealed class DirectoryBlobStore : IBlobStore
     }
 
     public DirectoryBlobStore(BlobStoreOptions options, TimeProvider? time = null)
-        : this(options.Path ?? BlobStoreOptions.DefaultPath, options.MaxBlobBytes, options.QuotaBytes, time) { }
+        : this(options.Path ?? BlobStoreOptions.DefaultPath, options.DurableMaxBlobBytes, options.QuotaBytes, time) { }
 
     /// <summary>The store's folder, absolute.</summary>
     public string Root { get; }

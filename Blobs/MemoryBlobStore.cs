@@ -17,7 +17,7 @@ public sealed class MemoryBlobStore(long maxBlobBytes, long limitBytes, TimeProv
     private readonly Dictionary<string, HashSet<string>> _blobsOf = [];
     private long _bytes;
 
-    public MemoryBlobStore(BlobStoreOptions options, TimeProvider? time = null) : this(options.MaxBlobBytes, options.MemoryLimitBytes, time) { }
+    public MemoryBlobStore(BlobStoreOptions options, TimeProvider? time = null) : this(options.MemoryMaxBlobBytes, options.MemoryLimitBytes, time) { }
 
     public long MaxBlobBytes => maxBlobBytes;
 

@@ -31,7 +31,7 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
     }
 
     public PostgresBlobStore(string connectionString, BlobStoreOptions options, TimeProvider? time = null)
-        : this(connectionString, options.MaxBlobBytes, options.QuotaBytes, options.ChunkBytes, time) { }
+        : this(connectionString, options.DurableMaxBlobBytes, options.QuotaBytes, options.ChunkBytes, time) { }
 
     public long MaxBlobBytes { get; }
 

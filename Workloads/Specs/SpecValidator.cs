@@ -24,7 +24,7 @@ public static class SpecValidator
     /// <summary>
     /// The largest result a shard may return (weight delta, outputs or prepared bytes) in any pool: 1 GiB, far below
     /// the 2 GiB a worker's array may hold. A result larger than a frame goes up as a blob, so what a given pool takes
-    /// is its blob store's <c>Huginn:Blobs:MaxBlobBytes</c> (64 MiB by default), checked when a job is submitted.
+    /// is its blob store's <c>Huginn:Blobs:MaxBlobBytes</c> (64 MiB for the memory store, 1 GiB for the directory and PostgreSQL stores, by default), checked when a job is submitted.
     /// </summary>
     public const long MaxShardOutputBytes = 1L << 30;
     public const double MaxFlopsPerShard = 1e18;
