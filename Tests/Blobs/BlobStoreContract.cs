@@ -207,6 +207,25 @@ public abstract class BlobStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Many_small_results_put_held_at_once_are_all_stored_whole_and_held()
+    {
+        var store = await OpenAsync();
+        // 40 distinct results and each of the first 10 twice more, all at once (a pool settling many shards).
+        var contents = Enumerable.Range(0, 40).Select(i => RandomBytes(100 + i * 37, 100 + i)).ToList();
+        var puts = contents.Concat(contents.Take(10)).Concat(contents.Take(10))
+            .Select(bytes => store.PutHeldAsync(new MemoryStream(bytes), "job:many")).ToList();
+
+        var results = await Task.WhenAll(puts);
+
+        Assert.All(results, r => Assert.True(r.Succeeded, r.Outcome.ToString()));
+        Assert.Equal(40, results.Count(r => r.Outcome == BlobPutOutcome.Stored));
+        foreach (var bytes in contents) Assert.Equal(bytes, await store.ReadAllBytesAsync(IdOf(bytes)));
+        Assert.Equal(0, await store.CollectAsync(T0 + TimeSpan.FromDays(30), Grace));
+        await store.RemoveHolderAsync("job:many");
+        Assert.Equal(40, await store.CollectAsync(T0 + TimeSpan.FromDays(30), Grace));
+    }
+
+    [Fact]
     public async Task Adding_a_reference_twice_and_removing_an_unknown_holder_are_harmless()
     {
         var store = await OpenAsync();
