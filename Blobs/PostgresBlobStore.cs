@@ -19,7 +19,6 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
     private readonly NpgsqlDataSource _dataSource;
     private readonly int _chunkBytes;
     private readonly TimeProvider _time;
-    private readonly PostgresSmallPuts _smallPuts;
 
     public PostgresBlobStore(string connectionString, long maxBlobBytes, long? quotaBytes = null, int chunkBytes = 1024 * 1024, TimeProvider? time = null)
     {
@@ -29,7 +28,6 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         QuotaBytes = quotaBytes;
         _chunkBytes = chunkBytes;
         _time = time ?? TimeProvider.System;
-        _smallPuts = new PostgresSmallPuts(_dataSource, _time);
     }
 
     public PostgresBlobStore(string connectionString, BlobStoreOptions options, TimeProvider? time = null)
@@ -42,21 +40,11 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
     public Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId = null, CancellationToken cancellationToken = default) =>
         PutAsync(content, expectedBlobId, holder: null, cancellationToken);
 
-    /// <summary>
-    /// The put and the holder's reference in one transaction: one commit for a shard's result, not two. Content of
-    /// at most one chunk, with no quota to keep, shares its commit with the other small puts of the moment
-    /// (<see cref="PostgresSmallPuts"/>).
-    /// </summary>
-    public async Task<BlobPutResult> PutHeldAsync(Stream content, string holder, CancellationToken cancellationToken = default)
+    /// <summary>The put and the holder's reference in one transaction: one commit for a shard's result, not two.</summary>
+    public Task<BlobPutResult> PutHeldAsync(Stream content, string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.CheckHolder(holder);
-        if (QuotaBytes is null && content.CanSeek && content.Length - content.Position is > 0 and var size && size <= _chunkBytes && size <= MaxBlobBytes)
-        {
-            var bytes = new byte[size];
-            await content.ReadExactlyAsync(bytes, cancellationToken);
-            return await PostgresRetry.RunAsync(_dataSource, _ => _smallPuts.PutHeldAsync(bytes, holder), cancellationToken);
-        }
-        return await PutAsync(content, expectedBlobId: null, holder, cancellationToken);
+        return PutAsync(content, expectedBlobId: null, holder, cancellationToken);
     }
 
     private Task<BlobPutResult> PutAsync(Stream content, string? expectedBlobId, string? holder, CancellationToken cancellationToken)
@@ -276,15 +264,7 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         return command;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _smallPuts.DisposeAsync();
-        await _dataSource.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
-    public void Dispose()
-    {
-        _smallPuts.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _dataSource.Dispose();
-    }
+    public void Dispose() => _dataSource.Dispose();
 }
