@@ -41,12 +41,12 @@ public static class Row7Executor
 
     public static Sizes Full { get; } = new(
     [
-        new("MLP 784-512-512-10", Mlp, 256, 50),
-        new("MLP 784-512-512-10", Mlp, 4096, 5),
-        new("CNN 1×28×28, conv 8-16, k3", Cnn, 256, 20),
-        new("CNN 1×28×28, conv 8-16, k3", Cnn, 4096, 3),
-        new("transformer 32 tokens, d 64, 2 layers", Transformer, 256, 10),
-    ], 8192, 2);
+        new("MLP 784-512-512-10", Mlp, 256, 200),
+        new("MLP 784-512-512-10", Mlp, 4096, 15),
+        new("CNN 1×28×28, conv 8-16, k3", Cnn, 256, 60),
+        new("CNN 1×28×28, conv 8-16, k3", Cnn, 4096, 6),
+        new("transformer 32 tokens, d 64, 2 layers", Transformer, 256, 30),
+    ], 8192, 3);
 
     public static Sizes Smoke { get; } = new(
     [
