@@ -17,7 +17,7 @@ internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition) : Torch
     public override Tensor Input(float[] rows, int count, Device device) =>
         torch.tensor(rows, [count, Model.Channels, Model.ImageSize, Model.ImageSize], torch.float32, device);
 
-    protected override Tensor Forward(Parameters p, Tensor input)
+    public override Tensor Forward(Parameters p, Tensor input)
     {
         var x = input;
         for (var i = 0; i < Model.ConvChannels.Length; i++)

@@ -58,51 +58,64 @@ public sealed class TorchExecutor
         }
     }
 
+    /// <remarks>
+    /// Shaped for an accelerator: the slice, the start weights and the whole batch schedule (drawn on the host, in
+    /// <see cref="MiniBatchSampler"/>'s order) go to the device once; each step gathers its batch there, backward
+    /// accumulates into one flat gradient, one in-place add is the SGD step, and the losses are summed on the device
+    /// (in float64, in step order: the sum the host would make of the float32 losses) and read once at the end.
+    /// </remarks>
     private ShardOutput Train(TorchNetwork network, float learningRate, ShardPlan shard, ReadOnlySpan<float> start, DataSlice data)
     {
         if (shard.Steps < 1 || shard.BatchSize < 1)
             throw new ArgumentException("A training shard needs at least one step of at least one sample.", nameof(shard));
         if (data.Count == 0) throw new ArgumentException("A training shard needs samples.", nameof(data));
 
+        var schedule = new long[checked(shard.Steps * shard.BatchSize)];
+        var sampler = new MiniBatchSampler(shard.Seed, data.Count);
+        var batch = new int[shard.BatchSize];
+        for (var step = 0; step < shard.Steps; step++)
+        {
+            sampler.NextBatch(batch);
+            for (var i = 0; i < batch.Length; i++) schedule[step * batch.Length + i] = batch[i];
+        }
+
         float[] final;
-        var lossSum = 0.0;
+        double lossSum;
         using (torch.NewDisposeScope())
         {
-            // Made on the device first, then marked: a leaf of the graph, not a copy of a CPU tensor that requires grad.
-            var flat = torch.tensor(start.ToArray(), torch.float32, _device).requires_grad_(true);
-            var sampler = new MiniBatchSampler(shard.Seed, data.Count);
-            var batch = new int[shard.BatchSize];
-            for (var step = 0; step < shard.Steps; step++)
+            var flat = torch.tensor(start.ToArray(), torch.float32, _device);
+            var gradient = torch.zeros_like(flat);
+            var parameters = network.Bind(flat, gradient);
+            var features = network.Input(data.Features, data.Count, _device);
+            var targets = Targets(network.Model, data);
+            var rows = torch.tensor(schedule, [shard.Steps, shard.BatchSize], torch.int64, _device);
+            var losses = torch.zeros(1, torch.float64, _device);
+            // An explicit Scalar, disposed after the loop. An implicit one (double → Scalar) is freed by its finalizer,
+            // which may run while libtorch still reads it: seen once in row 4 under heavy GC, as libtorch's
+            // "toFloat … Expected false to be true" (a Scalar of no known type).
+            using var step = (-(double)learningRate).ToScalar();
+            for (var s = 0; s < shard.Steps; s++)
             {
-                sampler.NextBatch(batch);
-                lossSum += Step(network, flat, data, batch, learningRate);
+                using var scope = torch.NewDisposeScope();
+                var indices = rows[s];
+                var output = network.Forward(parameters, features.index_select(0, indices));
+                var loss = Loss(network.Model, output, targets.index_select(0, indices));
+                gradient.zero_();
+                loss.backward();
+                using (torch.no_grad())
+                {
+                    flat.add_(gradient, step);
+                    losses.add_(loss);
+                }
             }
-            final = flat.detach().cpu().data<float>().ToArray();
+            final = flat.cpu().data<float>().ToArray();
+            lossSum = losses.cpu().item<double>();
         }
 
         // final − start in float32, as the reference does, so that both round the delta the same way.
         var delta = new float[final.Length];
         for (var j = 0; j < delta.Length; j++) delta[j] = final[j] - start[j];
         return new ShardOutput(delta, [], lossSum / shard.Steps, (long)shard.Steps * shard.BatchSize);
-    }
-
-    /// <summary>One SGD step on the batch, in place on <paramref name="flat"/>; returns the batch's mean loss (before the step).</summary>
-    private double Step(TorchNetwork network, Tensor flat, DataSlice data, int[] batch, float learningRate)
-    {
-        using var scope = torch.NewDisposeScope();
-        var (features, targets) = Gather(data, batch);
-        var input = network.Input(features, batch.Length, _device);
-        var loss = Loss(network.Model, network.Forward(flat, input), targets, batch.Length);
-        var gradient = torch.autograd.grad([loss], [flat])[0];
-        // An explicit Scalar, disposed after the call. An implicit one (double → Scalar) is freed by its finalizer,
-        // which may run while libtorch still reads it: seen once in row 4 under heavy GC, as libtorch's
-        // "toFloat … Expected false to be true" (a Scalar of no known type).
-        using var step = (-(double)learningRate).ToScalar();
-        using (torch.no_grad())
-        {
-            flat.add_(gradient, step);
-        }
-        return loss.item<float>();
     }
 
     private ShardOutput Infer(TorchNetwork network, ReadOnlySpan<float> weights, DataSlice data)
@@ -114,50 +127,41 @@ public sealed class TorchExecutor
         using (torch.NewDisposeScope())
         using (torch.no_grad())
         {
-            var flat = torch.tensor(weights.ToArray(), torch.float32, _device);
+            var parameters = network.View(torch.tensor(weights.ToArray(), torch.float32, _device));
             for (var first = 0; first < data.Count; first += chunk)
             {
                 using var scope = torch.NewDisposeScope();
                 var count = Math.Min(chunk, data.Count - first);
                 var rows = data.Features.AsSpan(first * features, count * features).ToArray();
-                var output = network.Forward(flat, network.Input(rows, count, _device));
+                var output = network.Forward(parameters, network.Input(rows, count, _device));
                 output.cpu().data<float>().CopyTo(values, first * outputs);
             }
         }
         return new ShardOutput(values, [], double.NaN, data.Count);
     }
 
+    /// <summary>mse: the mean over the batch and the outputs of the squared error; cross_entropy: the mean over the batch of −log softmax at the target class.</summary>
+    private static Tensor Loss(ModelSpec m, Tensor output, Tensor targets) =>
+        m.Loss == ModelSpec.CrossEntropy ? F.cross_entropy(output, targets) : F.mse_loss(output, targets);
+
     /// <summary>
-    /// mse: the mean over the batch and the outputs of the squared error; cross_entropy: the mean over the batch
-    /// of −log softmax at the target class (class indices, checked here as the reference checks them).
+    /// The slice's targets on the device: [count, OutputSize] floats for mse, class indices for cross_entropy
+    /// (checked here as the reference checks them, for every sample of the slice).
     /// </summary>
-    private Tensor Loss(ModelSpec m, Tensor output, float[] targets, int count)
+    private Tensor Targets(ModelSpec m, DataSlice data)
     {
         if (m.Loss != ModelSpec.CrossEntropy)
-            return F.mse_loss(output, torch.tensor(targets, [count, m.OutputSize], torch.float32, _device));
+            return torch.tensor(data.Targets, [data.Count, m.OutputSize], torch.float32, _device);
 
-        var classes = new long[count];
-        for (var i = 0; i < count; i++)
+        var classes = new long[data.Count];
+        for (var i = 0; i < data.Count; i++)
         {
-            var label = targets[i];
+            var label = data.Targets[i];
             if (!(label >= 0 && label < m.OutputSize) || label != MathF.Floor(label))
-                throw new ArgumentException($"Class index {label} is not one of the model's {m.OutputSize} classes.", nameof(targets));
+                throw new ArgumentException($"Class index {label} is not one of the model's {m.OutputSize} classes.", nameof(data));
             classes[i] = (long)label;
         }
-        return F.cross_entropy(output, torch.tensor(classes, torch.int64, _device));
-    }
-
-    /// <summary>The batch's rows of features and targets, in batch order (an index may repeat).</summary>
-    private static (float[] Features, float[] Targets) Gather(DataSlice data, int[] batch)
-    {
-        var features = new float[batch.Length * data.FeaturesPerSample];
-        var targets = new float[batch.Length * data.TargetsPerSample];
-        for (var i = 0; i < batch.Length; i++)
-        {
-            data.FeaturesOf(batch[i]).CopyTo(features.AsSpan(i * data.FeaturesPerSample));
-            data.TargetsOf(batch[i]).CopyTo(targets.AsSpan(i * data.TargetsPerSample));
-        }
-        return (features, targets);
+        return torch.tensor(classes, torch.int64, _device);
     }
 
     private static TorchNetwork Network(ModelSpec? m, ReadOnlySpan<float> weights, DataSlice data)

@@ -6,5 +6,5 @@ namespace Huginn.Worker.Execution;
 /// <summary>The mlp of MlpDefinition: fc0 … fcN over the features, as the reference executor computes it.</summary>
 internal sealed class TorchMlp(ModelSpec m, IModelDefinition definition) : TorchNetwork(m, definition)
 {
-    protected override Tensor Forward(Parameters p, Tensor input) => Linears(p, "fc", input);
+    public override Tensor Forward(Parameters p, Tensor input) => Linears(p, "fc", input);
 }

@@ -59,15 +59,44 @@ internal abstract class TorchNetwork
     public virtual Tensor Input(float[] rows, int count, Device device) =>
         torch.tensor(rows, [count, Definition.FeaturesPerSample(Model)], torch.float32, device);
 
-    /// <summary>The outputs [batch, OutputSize] of a batch made by <see cref="Input"/>, from the flat parameters.</summary>
-    public Tensor Forward(Tensor flat, Tensor input)
+    /// <summary>The parameter tensors as views of <paramref name="flat"/>, for a forward pass without gradients.</summary>
+    public Parameters View(Tensor flat)
     {
-        if (flat.shape is not [var length] || length != ParameterCount)
-            throw new ArgumentException($"The model has {ParameterCount} parameters; the flat tensor has shape [{string.Join(", ", flat.shape)}].", nameof(flat));
-        return Forward(new Parameters(flat, _tensors), input);
+        CheckFlat(flat, nameof(flat));
+        return new Parameters(_tensors.ToDictionary(t => t.Key, t => Cut(flat, t.Value.Offset, t.Value.Shape), StringComparer.Ordinal));
     }
 
-    protected abstract Tensor Forward(Parameters p, Tensor input);
+    /// <summary>
+    /// The parameter tensors for training: leaves of the graph whose storage is <paramref name="flat"/>'s and whose
+    /// gradients are views of <paramref name="gradient"/>, so that backward accumulates every gradient straight into
+    /// the one flat gradient (in layout order) and one in-place update of <paramref name="flat"/> is the SGD step.
+    /// </summary>
+    public Parameters Bind(Tensor flat, Tensor gradient)
+    {
+        CheckFlat(flat, nameof(flat));
+        CheckFlat(gradient, nameof(gradient));
+        var views = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, (offset, shape)) in _tensors)
+        {
+            // detach: a leaf that shares the flat storage (and its version counter), not a node of a graph over it.
+            var view = Cut(flat, offset, shape).detach().requires_grad_(true);
+            view.grad = Cut(gradient, offset, shape);
+            views.Add(name, view);
+        }
+        return new Parameters(views);
+    }
+
+    /// <summary>The outputs [batch, OutputSize] of a batch made by <see cref="Input"/>, from the parameters.</summary>
+    public abstract Tensor Forward(Parameters p, Tensor input);
+
+    private void CheckFlat(Tensor flat, string name)
+    {
+        if (flat.shape is not [var length] || length != ParameterCount)
+            throw new ArgumentException($"The model has {ParameterCount} parameters; the flat tensor has shape [{string.Join(", ", flat.shape)}].", name);
+    }
+
+    private static Tensor Cut(Tensor flat, long offset, long[] shape) =>
+        flat.narrow(0, offset, shape.Aggregate(1L, (product, d) => product * d)).view(shape);
 
     /// <summary>The hidden nonlinearity of the spec, the same everywhere in the model.</summary>
     protected Tensor Activate(Tensor x) => Model.Activation == ModelSpec.Tanh ? x.tanh() : x.relu();
@@ -87,18 +116,11 @@ internal abstract class TorchNetwork
         return x;
     }
 
-    /// <summary>Views of the flat parameter tensor by layout name, cut on demand (views are free and carry the gradient back).</summary>
-    protected readonly struct Parameters(Tensor flat, Dictionary<string, (long Offset, long[] Shape)> tensors)
+    /// <summary>The parameter tensors by layout name, cut once per shard (see <see cref="View"/> and <see cref="Bind"/>).</summary>
+    public sealed class Parameters(Dictionary<string, Tensor> tensors)
     {
-        public Tensor this[string name]
-        {
-            get
-            {
-                if (!tensors.TryGetValue(name, out var tensor))
-                    throw new InvalidOperationException($"The layout has no parameter tensor \"{name}\"; the network and the registry disagree.");
-                var size = tensor.Shape.Aggregate(1L, (product, d) => product * d);
-                return flat.narrow(0, tensor.Offset, size).view(tensor.Shape);
-            }
-        }
+        public Tensor this[string name] => tensors.TryGetValue(name, out var tensor)
+            ? tensor
+            : throw new InvalidOperationException($"The layout has no parameter tensor \"{name}\"; the network and the registry disagree.");
     }
 }

@@ -34,7 +34,7 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition)
         return torch.tensor(ids, [count, Model.SequenceLength], torch.int64, device);
     }
 
-    protected override Tensor Forward(Parameters p, Tensor input)
+    public override Tensor Forward(Parameters p, Tensor input)
     {
         long batch = input.shape[0], s = Model.SequenceLength, d = Model.ModelDim;
         var x = p["embedding.token"].index_select(0, input.flatten()).view(batch, s, d) + p["embedding.position"];
