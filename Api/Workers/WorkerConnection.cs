@@ -256,7 +256,7 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
         {
             if (payload.Length != size)
                 return (null, $"declared {result.ValueCount} values and {result.ByteCount} bytes, got a payload of {payload.Length} bytes", "payload_size_mismatch");
-            if (!AllFinite(payload.Span[..(result.ValueCount * sizeof(float))])) return (null, "the result holds NaN or infinite values", "non_finite_result");
+            if (!F32Streams.AllFinite(payload.Span[..(result.ValueCount * sizeof(float))])) return (null, "the result holds NaN or infinite values", "non_finite_result");
             // Stored and held by its job in one step (one commit in the PostgreSQL store).
             var put = await blobs.PutHeldAsync(payload, BlobHolders.Job(lease.JobId), cancellationToken);
             if (!put.Succeeded) throw new IOException($"the result could not be stored ({put.Outcome})");
@@ -264,15 +264,6 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView device, IClust
         }
         await blobs.AddReferenceAsync(blobId, BlobHolders.Job(lease.JobId), cancellationToken);
         return (new ResultRef(blobId, size, result.Loss, result.Samples), null, null);
-    }
-
-    private static bool AllFinite(ReadOnlySpan<byte> values)
-    {
-        foreach (var v in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(values))
-        {
-            if (!float.IsFinite(v)) return false;
-        }
-        return true;
     }
 
     private async Task<bool> IsFiniteStoredAsync(string blobId, int values, CancellationToken cancellationToken)

@@ -24,15 +24,4 @@ public static class OutputShape
         var (values, bytes) = Expected(spec, shard);
         return (long)values * sizeof(float) + bytes;
     }
-
-    /// <summary>True when the output has exactly the expected sizes and only finite values.</summary>
-    public static bool Matches(ShardOutput output, int values, int bytes)
-    {
-        if (output.Values.Length != values || output.Bytes.Length != bytes) return false;
-        foreach (var v in output.Values)
-        {
-            if (!float.IsFinite(v)) return false;
-        }
-        return true;
-    }
 }

@@ -50,6 +50,16 @@ public static class F32Streams
         }
     }
 
+    /// <summary>Whether every float32 value in these little-endian bytes is finite (no NaN, no infinity).</summary>
+    public static bool AllFinite(ReadOnlySpan<byte> values)
+    {
+        foreach (var v in MemoryMarshal.Cast<byte, float>(values))
+        {
+            if (!float.IsFinite(v)) return false;
+        }
+        return true;
+    }
+
     /// <summary>Whether the stream holds exactly <paramref name="values"/> float32 values, every one finite.</summary>
     public static async Task<bool> IsFiniteTensorAsync(Stream stream, long values, CancellationToken cancellationToken = default)
     {
@@ -61,11 +71,7 @@ public static class F32Streams
             {
                 var read = await ReadFullAsync(stream, buffer, cancellationToken);
                 if (read == 0) return seen == values;
-                if (read % sizeof(float) != 0) return false;
-                foreach (var v in MemoryMarshal.Cast<byte, float>(buffer.AsSpan(0, read)))
-                {
-                    if (!float.IsFinite(v)) return false;
-                }
+                if (read % sizeof(float) != 0 || !AllFinite(buffer.AsSpan(0, read))) return false;
                 seen += read / sizeof(float);
                 if (seen > values) return false;
             }
