@@ -84,7 +84,7 @@ public static class Row4HostCost
                 for (var v = 0; v < 60; v++)
                     await grain.RecordVerdictAsync(new VerdictNotice(new ShardRef("trust-up", 0, v, 0), $"trust-{device.DeviceId}-{v}", Verdict.Verified));
                 workers.Add(WorkerProcess.Start(pool.ApiUrl, device.DeviceToken));
-                await UntilAsync(() => owner.DeviceAsync(device.DeviceId), d => d.Status == "online", $"worker-{i + 1} online", TimeSpan.FromSeconds(60));
+                await Row4TrainingPool.UntilAsync(() => owner.DeviceAsync(device.DeviceId), d => d.Status == "online", $"worker-{i + 1} online", TimeSpan.FromSeconds(60));
             }
 
             // Warm-up: JIT in both processes, libtorch's first calls in the workers, grain activations.
@@ -154,7 +154,7 @@ public static class Row4HostCost
         var gcAtSubmit = GC.GetTotalPauseDuration();
         var submittedAt = DateTimeOffset.UtcNow;
         var submitted = await client.SubmitAsync(spec);
-        var job = await UntilAsync(() => client.JobAsync(submitted.JobId), j => j.State is "completed" or "failed" or "cancelled", $"job {submitted.JobId} finished", timeout, poll: 50);
+        var job = await Row4TrainingPool.UntilAsync(() => client.JobAsync(submitted.JobId), j => j.State is "completed" or "failed" or "cancelled", $"job {submitted.JobId} finished", timeout, poll: 50);
         var cpu = Row4CpuClock.ProcessSeconds() - cpuAtSubmit;
         var gc = (GC.GetTotalPauseDuration() - gcAtSubmit).TotalSeconds;
         await sampling.CancelAsync();
@@ -178,16 +178,4 @@ public static class Row4HostCost
         LearningRate = 0.05f,
         Seed = seed,
     };
-
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan timeout, int poll = 20)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var last = await probe();
-            if (done(last)) return last;
-            if (clock.Elapsed > timeout) throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds:F0} s; last seen: {last}");
-            await Task.Delay(poll);
-        }
-    }
 }

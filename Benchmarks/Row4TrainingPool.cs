@@ -213,7 +213,8 @@ public sealed class Row4TrainingPool : IAsyncDisposable
         while (_log.Count > 200) _log.TryDequeue(out _);
     }
 
-    private static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan timeout, int poll = 20)
+    /// <summary>Polls until <paramref name="done"/> holds (row 4's harnesses wait on the Api this way).</summary>
+    internal static async Task<T> UntilAsync<T>(Func<Task<T>> probe, Func<T, bool> done, string what, TimeSpan timeout, int poll = 20)
     {
         var clock = Stopwatch.StartNew();
         while (true)
