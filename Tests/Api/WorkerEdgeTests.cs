@@ -72,13 +72,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         var submitted = await client.SubmitAsync(EdgeSpecs.Training(rounds: 4, shards: 6), maxHu: 0.01m);
         var job = await FinishedAsync(client, submitted.JobId);
 
-        Assert.Equal("completed", job.State);
-        Assert.Contains(cheater, job.DevicesCaught);
-        var owner = workers.Workers.Single(w => w.DeviceId == cheater).Owner;
-        var device = await owner.DeviceAsync(cheater);
-        Assert.True(device.Banned);
-        Assert.Equal(0, device.Verified + device.Unaudited);
-        Assert.Equal(0m, (await owner.MeAsync()).EarnedHu);
+        await AssertCaughtUnpaidAndBannedAsync(workers, cheater, job);
         Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0]);
         await fixture.AssertLedgerBalancedAsync();
     }
@@ -96,13 +90,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         var job = await FinishedAsync(client, submitted.JobId);
 
         // Never stored, never compared, never averaged: each such result is malformed on its face (an invalid verdict).
-        Assert.Equal("completed", job.State);
-        Assert.Contains(cheater, job.DevicesCaught);
-        var owner = workers.Workers.Single(w => w.DeviceId == cheater).Owner;
-        var device = await owner.DeviceAsync(cheater);
-        Assert.True(device.Banned);
-        Assert.Equal(0, device.Verified + device.Unaudited);
-        Assert.Equal(0m, (await owner.MeAsync()).EarnedHu);
+        await AssertCaughtUnpaidAndBannedAsync(workers, cheater, job);
         Assert.All(job.Metrics.Loss, loss => Assert.True(double.IsFinite(loss)));
         await fixture.AssertLedgerBalancedAsync();
     }
@@ -328,6 +316,18 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         var frame = await frames.ReceiveAsync(timeout.Token) ?? throw new InvalidOperationException("the server closed the socket");
         Assert.True(Frame.TryDecode(frame, out var message, out _, out var error), error);
         return message!;
+    }
+
+    /// <summary>The job completed without the cheater: caught, banned, never credited with a shard, never paid.</summary>
+    private static async Task AssertCaughtUnpaidAndBannedAsync(RunningWorkers workers, string cheater, Huginn.Api.Apis.JobResponse job)
+    {
+        Assert.Equal("completed", job.State);
+        Assert.Contains(cheater, job.DevicesCaught);
+        var owner = workers.Workers.Single(w => w.DeviceId == cheater).Owner;
+        var device = await owner.DeviceAsync(cheater);
+        Assert.True(device.Banned);
+        Assert.Equal(0, device.Verified + device.Unaudited);
+        Assert.Equal(0m, (await owner.MeAsync()).EarnedHu);
     }
 
     private async Task AssertApiAliveAsync()
