@@ -34,6 +34,16 @@ public sealed record RouteRequest
     /// <summary>For audits: the primary's hardware class, tried first so that tolerances can stay tight.</summary>
     [Id(4)] public string? PreferredClass { get; init; }
     [Id(5)] public string[] InputBlobIds { get; init; } = [];
+    /// <summary>
+    /// For audits of bf16 shards: the only hardware class that may run it (homogeneous redundancy), because bf16
+    /// results are close only to results of the same hardware (docs/VERIFICATION.md, "bf16").
+    /// </summary>
+    [Id(6)] public string? RequiredClass { get; init; }
+    /// <summary>
+    /// For first leases of bf16 shards: only classes with devices of at least two owners, so that the audit, which
+    /// must run on the same class, can be placed at all.
+    /// </summary>
+    [Id(7)] public bool AuditableClassOnly { get; init; }
 }
 
 /// <summary>The device chosen for a shard, with a slot reserved on it in its partition.</summary>

@@ -114,7 +114,8 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
     /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when the chosen one refused.</summary>
     private async Task<bool?> TryLeaseAsync(DispatchJob job, Round round, ShardState shard, HashSet<string> refused)
     {
-        var (excludedDevices, excludedOwners, preferredClass) = Round.Exclusions(shard, refused);
+        var (excludedDevices, excludedOwners, primaryClass) = Round.Exclusions(shard, refused);
+        var (preferredClass, requiredClass) = Rules.Routing.AuditClass(job.Spec.Precision, primaryClass);
         var request = new RouteRequest
         {
             Requirement = job.Plan.Requirement,
@@ -122,6 +123,8 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             ExcludedDevices = excludedDevices,
             ExcludedOwners = excludedOwners,
             PreferredClass = preferredClass,
+            RequiredClass = requiredClass,
+            AuditableClassOnly = Rules.Routing.NeedsAuditableClass(job.Spec.Precision, primaryClass),
             InputBlobIds = job.InputBlobIds,
         };
         var decision = await grains.GetGrain<IShardRouterGrain>(0).RouteAsync(request);

@@ -46,6 +46,13 @@ public sealed class EstimatorGrain(IOptions<PoolOptions> options) : Grain, IEsti
                 [new SpecError("spec", "the devices online that can run it all belong to one contributor; verification needs devices of at least two")],
                 _options.Pricing.EurPerHu);
         }
+        // A bf16 audit runs on the primary's own hardware class (Routing.AuditClass): some class needs two owners.
+        if (NumericPrecision.IsBf16(spec) && !capable.GroupBy(p => p.HardwareClass).Any(c => c.SelectMany(p => p.OwnerSample).Distinct().Count() >= 2))
+        {
+            return new JobEstimate(null, 0,
+                [new SpecError("precision", "bf16 shards are audited on the same hardware class, and no GPU class online has devices of two contributors; use \"fp32\"")],
+                _options.Pricing.EurPerHu);
+        }
 
         var devices = capable.Sum(p => p.DevicesOnline);
         var auditFraction = Math.Round(capable.Sum(p => p.AuditRateSum) / devices, 4);

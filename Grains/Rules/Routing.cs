@@ -14,6 +14,7 @@ namespace Huginn.Grains.Rules;
 /// <item>Device choice: capable (kind, memory, runtime), a free slot, not excluded, owner not already involved,
 /// can finish within the lease limit; lowest expected time × load ÷ reliability, halved when the device already
 /// holds every input. A tie keeps the first scanned (partitions scan in id order: the lowest id).</item>
+/// <item>Audit class (<see cref="AuditClass"/>): an fp32 audit prefers the primary's class; a bf16 audit must run on it.</item>
 /// <item>Class order: an audit's preferred class first; heavy shards (over <see cref="PoolOptions.HeavyShardThreshold"/>
 /// on a reference CPU) fastest class first; light ones smallest class first, which keeps big GPUs free.</item>
 /// </list>
@@ -85,7 +86,23 @@ public static class Routing
         return true;
     }
 
-    /// <summary>Capable classes in the order they should be tried, each with its partitions.</summary>
+    /// <summary>
+    /// The hardware class of a shard's next lease, given the class of its first (<paramref name="primaryClass"/>, null
+    /// for a first lease): fp32 audits prefer it so that tolerances can stay tight, and may go elsewhere; bf16
+    /// audits require it (homogeneous redundancy), since another class's bf16 kernels or an fp32 device land
+    /// farther apart than a lazy device does.
+    /// </summary>
+    public static (string? Preferred, string? Required) AuditClass(string precision, string? primaryClass) =>
+        precision == Workloads.NumericPrecision.Bf16 ? (primaryClass, primaryClass) : (primaryClass, null);
+
+    /// <summary>
+    /// Whether a shard's first lease must go to a class where a second owner could audit it: for bf16, whose audits
+    /// may not leave the class (<see cref="AuditClass"/>); a primary alone in its class would wait for an audit forever.
+    /// </summary>
+    public static bool NeedsAuditableClass(string precision, string? primaryClass) =>
+        precision == Workloads.NumericPrecision.Bf16 && primaryClass is null;
+
+    /// <summary>Capable classes in the order they should be tried, each with its partitions (only the required class when one is).</summary>
     /// <remarks>
     /// Runs on every decision over every partition of the snapshot (~240 at 30 classes), so it is a loop, not a LINQ
     /// group-and-sort: the LINQ version allocated ~10 KB per decision at 88 partitions.
@@ -94,23 +111,31 @@ public static class Routing
     {
         var requirement = request.Requirement;
         // A few dozen classes at most (kind × memory tier): a list searched in order is cheaper than a dictionary.
-        var classes = new List<(string Class, double Speed, List<PartitionSummary> Partitions)>();
+        var classes = new List<(string Class, double Speed, List<PartitionSummary> Partitions, string? Owner, bool Owners)>();
         foreach (var p in snapshot.Partitions)
         {
+            if (request.RequiredClass is { } required && p.HardwareClass != required) continue;
             if (!requirement.Allows(p.Kind, p.MaxMemoryMb, p.Runtimes)) continue;
             if (!CanFinishWithinLease(requirement.Flops, p.MaxGflops, 1, request.MaxDuration, options)) continue;
             var i = 0;
             while (i < classes.Count && classes[i].Class != p.HardwareClass) i++;
             if (i == classes.Count)
             {
-                classes.Add((p.HardwareClass, p.MaxGflops, [p]));
+                classes.Add((p.HardwareClass, p.MaxGflops, [p], null, false));
             }
             else
             {
                 classes[i].Partitions.Add(p);
                 if (p.MaxGflops > classes[i].Speed) classes[i] = classes[i] with { Speed = p.MaxGflops };
             }
+            // Two distinct owners among the partitions' owner samples: enough to know an audit has somewhere to go.
+            foreach (var owner in p.OwnerSample)
+            {
+                if (classes[i].Owner is null) classes[i] = classes[i] with { Owner = owner };
+                else if (classes[i].Owner != owner) classes[i] = classes[i] with { Owners = true };
+            }
         }
+        if (request.AuditableClassOnly) classes.RemoveAll(c => !c.Owners);
         var heavy = IsHeavy(requirement.Flops, options);
         classes.Sort((a, b) =>
         {

@@ -11,11 +11,18 @@ namespace Huginn.Grains.Rules;
 /// </summary>
 public static class Tolerance
 {
-    /// <summary>The tolerance that applies to a shard of this workload kind.</summary>
-    public static double For(WorkloadKind kind, ToleranceOptions options)
+    /// <summary>The tolerance that applies to a shard of this workload kind in fp32.</summary>
+    public static double For(WorkloadKind kind, ToleranceOptions options) => For(kind, NumericPrecision.Fp32, options);
+
+    /// <summary>
+    /// The tolerance that applies to a shard of this workload kind at this precision: bf16 has its own, wider ones,
+    /// calibrated between devices of one hardware class, which is the only class its audits run on
+    /// (<see cref="Routing.AuditClass"/>).
+    /// </summary>
+    public static double For(WorkloadKind kind, string precision, ToleranceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.For(kind);
+        return options.For(kind, precision);
     }
 
     /// <summary>

@@ -98,6 +98,51 @@ public sealed class RoutingRuleTests
         Assert.Equal(["cpu-16g", "gpu-24g"], light);
     }
 
+    [Fact]
+    public void An_fp32_audit_prefers_the_primarys_class_and_a_bf16_audit_requires_it()
+    {
+        Assert.Equal(("gpu-24g", null), Routing.AuditClass(NumericPrecision.Fp32, "gpu-24g"));
+        Assert.Equal(("gpu-24g", "gpu-24g"), Routing.AuditClass(NumericPrecision.Bf16, "gpu-24g"));
+        // A first lease has no primary: any class may take it.
+        Assert.Equal((null, null), Routing.AuditClass(NumericPrecision.Bf16, null));
+    }
+
+    [Fact]
+    public void A_required_class_leaves_every_other_class_out_even_a_faster_one()
+    {
+        var snapshot = new PoolSnapshot(1,
+        [
+            Summary("gpu-80g/0", "gpu-80g", DeviceKind.Gpu, 50_000),
+            Summary("gpu-24g/0", "gpu-24g", DeviceKind.Gpu, 1000),
+            Summary("gpu-24g/1", "gpu-24g", DeviceKind.Gpu, 900),
+        ]);
+
+        var preferred = Routing.OrderClasses(snapshot, Request() with { PreferredClass = "gpu-24g" }, Options);
+        var required = Routing.OrderClasses(snapshot, Request() with { PreferredClass = "gpu-24g", RequiredClass = "gpu-24g" }, Options);
+
+        Assert.Equal(["gpu-24g", "gpu-80g"], preferred.Select(c => c[0].HardwareClass));
+        Assert.Equal(["gpu-24g/0", "gpu-24g/1"], Assert.Single(required).Select(p => p.PartitionKey));
+    }
+
+    [Fact]
+    public void A_bf16_first_lease_goes_only_to_a_class_where_another_owner_could_audit_it()
+    {
+        var snapshot = new PoolSnapshot(1,
+        [
+            Summary("gpu-8g/0", "gpu-8g", DeviceKind.Gpu, 1000) with { OwnerSample = ["carol"] },
+            Summary("gpu-24g/0", "gpu-24g", DeviceKind.Gpu, 1000) with { OwnerSample = ["alice"] },
+            Summary("gpu-24g/1", "gpu-24g", DeviceKind.Gpu, 1000) with { OwnerSample = ["bob"] },
+            Summary("gpu-48g/0", "gpu-48g", DeviceKind.Gpu, 1000) with { OwnerSample = ["dave", "erin"] },
+        ]);
+
+        Assert.True(Routing.NeedsAuditableClass(NumericPrecision.Bf16, primaryClass: null));
+        Assert.False(Routing.NeedsAuditableClass(NumericPrecision.Bf16, primaryClass: "gpu-24g"));
+        Assert.False(Routing.NeedsAuditableClass(NumericPrecision.Fp32, primaryClass: null));
+        var auditable = Routing.OrderClasses(snapshot, Request() with { AuditableClassOnly = true }, Options);
+        Assert.Equal(["gpu-24g", "gpu-48g"], auditable.Select(c => c[0].HardwareClass));
+        Assert.Equal(3, Routing.OrderClasses(snapshot, Request(), Options).Count);
+    }
+
     private static PartitionSummary Summary(string key, string hardwareClass, DeviceKind kind, double gflops) => new()
     {
         PartitionKey = key, HardwareClass = hardwareClass, Kind = kind, DevicesOnline = 1, MaxMemoryMb = 16_384,

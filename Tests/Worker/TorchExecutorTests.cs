@@ -51,6 +51,55 @@ public sealed class TorchExecutorTests(TorchFixture fixture)
         Assert.Empty(output.Bytes);
     }
 
+    /// <summary>
+    /// libtorch runs bfloat16 on a CPU too, so the bf16 path is exercised here although the pool routes bf16 shards to
+    /// GPUs only: its result is repeatable, farther from fp32 than the fp32 tolerance (so bf16 really computed), and
+    /// within the bf16 tolerance of the same computation in another summation order.
+    /// </summary>
+    [Theory]
+    [InlineData(ModelSpec.Mlp)]
+    [InlineData(ModelSpec.Cnn)]
+    [InlineData(ModelSpec.Transformer)]
+    public void Bf16_training_shard_is_repeatable_and_lands_where_bf16_rounding_puts_it(string type)
+    {
+        var (model, data) = type switch
+        {
+            ModelSpec.Mlp => (ExampleSpecs.Mlp(8, [32, 32], 4), ExampleSpecs.Teacher(1024)),
+            ModelSpec.Cnn => (SmallCnn(), ExampleSpecs.Blobs(1024, noise: 1)),
+            _ => (SmallTransformer(), ExampleSpecs.Blobs(1024, noise: 0.3)),
+        };
+        var spec = ExampleSpecs.Train(model, data) with { LocalSteps = 10, BatchSize = 16, LearningRate = 0.1f, Precision = NumericPrecision.Bf16 };
+        var shard = JobPlanner.Plan(spec).Shard(0, 1);
+        var weights = ModelInitializer.Initialize(spec.Model!, spec.Seed);
+        var slice = ShardData.Load(spec, shard);
+
+        var bf16 = fixture.Executor.Execute(spec, shard, weights, slice);
+        var again = fixture.Executor.Execute(spec, shard, weights, slice);
+        var fp32 = fixture.Executor.Execute(spec with { Precision = NumericPrecision.Fp32 }, shard, weights, slice);
+        var shortcut = fixture.Executor.Execute(spec, shard with { Steps = shard.Steps - 1 }, weights, slice);
+
+        Assert.Equal(bf16.Values, again.Values);
+        Assert.All(bf16.Values, v => Assert.True(float.IsFinite(v)));
+        Assert.True(double.IsFinite(bf16.Loss) && bf16.Loss > 0, $"loss {bf16.Loss}");
+        var fromFp32 = TensorComparison.RelativeL2(bf16.Values, fp32.Values);
+        Assert.InRange(fromFp32, Tolerances.Train, 0.5);
+        Assert.True(TensorComparison.RelativeL2(bf16.Values, shortcut.Values) > Tolerances.For(WorkloadKind.Train, NumericPrecision.Bf16));
+    }
+
+    [Fact]
+    public void Bf16_inference_stays_within_the_bf16_tolerance_of_fp32_outputs()
+    {
+        var spec = ExampleSpecs.Infer(SmallCnn(), samples: 256, shards: 2) with { Precision = NumericPrecision.Bf16 };
+        var shard = JobPlanner.Plan(spec).Shard(0, 0);
+        var weights = ModelInitializer.Initialize(spec.Model!, spec.Seed);
+        var slice = ShardData.Load(spec, shard);
+
+        var bf16 = fixture.Executor.Execute(spec, shard, weights, slice);
+        var fp32 = fixture.Executor.Execute(spec with { Precision = NumericPrecision.Fp32 }, shard, weights, slice);
+
+        Assert.InRange(TensorComparison.RelativeL2(bf16.Values, fp32.Values), Tolerances.Infer, Tolerances.For(WorkloadKind.Infer, NumericPrecision.Bf16));
+    }
+
     [Fact]
     public void Torch_training_reduces_loss_over_rounds()
     {

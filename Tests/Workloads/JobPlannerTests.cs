@@ -79,6 +79,20 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public void A_bf16_shard_runs_on_gpus_only_and_its_flops_count_at_the_bf16_weight()
+    {
+        var fp32 = JobPlanner.Plan(ExampleSpecs.Train() with { LocalSteps = 5, BatchSize = 32 });
+        var bf16 = JobPlanner.Plan(ExampleSpecs.Train() with { LocalSteps = 5, BatchSize = 32, Precision = NumericPrecision.Bf16 });
+
+        // mlp 4 → 8 → 2: 96 fp32 FLOPs a sample forward; in bf16 they count as 96 × 0.5.
+        Assert.Equal(48, bf16.FlopsPerSample);
+        Assert.Equal(5 * 32 * 3 * 48, bf16.Requirement.Flops);
+        Assert.Equal([DeviceKind.Gpu], bf16.Requirement.AllowedKinds);
+        Assert.Contains(DeviceKind.Cpu, fp32.Requirement.AllowedKinds);
+        Assert.Equal(fp32.Requirement.MinMemoryMb, bf16.Requirement.MinMemoryMb);
+    }
+
+    [Fact]
     public void Infer_shard_flops_follow_the_slice_size()
     {
         var plan = JobPlanner.Plan(ExampleSpecs.Infer(samples: 10, shards: 4));

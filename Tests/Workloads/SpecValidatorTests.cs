@@ -27,6 +27,8 @@ public sealed class SpecValidatorTests
         ["negative noise"] = () => ExampleSpecs.Train(data: ExampleSpecs.Teacher(noise: -1)),
         ["conflicting samples"] = () => ExampleSpecs.Train() with { Dataset = new DatasetSpec { Synthetic = ExampleSpecs.Teacher(1000), Samples = 5 } },
         ["blobs of one class"] = () => ExampleSpecs.Train(ExampleSpecs.Mlp(output: 1), ExampleSpecs.Blobs()),
+        ["unknown precision"] = () => ExampleSpecs.Train() with { Precision = "fp16" },
+        ["bf16 prep"] = () => ExampleSpecs.Prep() with { Precision = NumericPrecision.Bf16 },
         ["zero rounds"] = () => ExampleSpecs.Train() with { Rounds = 0 },
         ["too many rounds"] = () => ExampleSpecs.Train() with { Rounds = 10_001 },
         ["infer in rounds"] = () => ExampleSpecs.Infer() with { Rounds = 2 },

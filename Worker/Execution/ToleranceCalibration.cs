@@ -9,7 +9,7 @@ namespace Huginn.Worker.Execution;
 /// <summary>
 /// Measures how far apart honest results of the same shard are, to set the verification tolerances from
 /// figures rather than guesses (docs/VERIFICATION.md): the TorchSharp executor against itself, across thread
-/// counts, and against the C# reference executor.
+/// counts, and against the C# reference executor; in bf16 also against its own fp32 result.
 /// </summary>
 public static class ToleranceCalibration
 {
@@ -18,7 +18,8 @@ public static class ToleranceCalibration
     /// <summary>
     /// Runs the first <paramref name="shards"/> shards (at most 16) of each representative case — mlp regression
     /// on teacher data (also after ten rounds of training, and as a long shard of <paramref name="longSteps"/>
-    /// steps), mlp classification on blobs, cnn, transformer, and inference of each — and reports the smallest,
+    /// steps), mlp classification on blobs, cnn, transformer, and inference of each, then the mlp, cnn and transformer
+    /// again in bf16 (which libtorch runs on a CPU too, so the bf16 path is measured wherever this runs) — and reports the smallest,
     /// median and largest relative L2 distance of every comparison, with a train shard one step short as the
     /// dishonest yardstick. Changes libtorch's thread count while it runs (process-wide) and restores it: run it
     /// alone, not beside shards.
@@ -45,6 +46,8 @@ public static class ToleranceCalibration
                 };
                 if (c.Reference) distances[CalibrationComparison.Reference] = [];
                 if (c.Spec.Kind == WorkloadKind.Train) distances[CalibrationComparison.OneStepShort] = [];
+                var bf16 = NumericPrecision.IsBf16(c.Spec);
+                if (bf16) distances[CalibrationComparison.Fp32] = [];
 
                 for (var index = 0; index < Math.Min(shards, plan.ShardsPerRound); index++)
                 {
@@ -66,18 +69,23 @@ public static class ToleranceCalibration
                         var reference = ReferenceExecutor.Execute(c.Spec, shard, weights, data);
                         distances[CalibrationComparison.Reference].Add(TensorComparison.RelativeL2(first.Values, reference.Values));
                     }
+                    if (bf16)
+                    {
+                        var full = executor.Execute(c.Spec with { Precision = NumericPrecision.Fp32 }, shard, weights, data);
+                        distances[CalibrationComparison.Fp32].Add(TensorComparison.RelativeL2(first.Values, full.Values));
+                    }
                     if (c.Spec.Kind == WorkloadKind.Train)
                     {
                         var shortcut = executor.Execute(c.Spec, shard with { Steps = shard.Steps - 1 }, weights, data);
                         distances[CalibrationComparison.OneStepShort].Add(TensorComparison.RelativeL2(first.Values, shortcut.Values));
                     }
                 }
-                var tolerance = tolerances.For(c.Spec.Kind);
+                var tolerance = tolerances.For(c.Spec.Kind, c.Spec.Precision);
                 var steps = c.Spec.Kind == WorkloadKind.Train ? c.Spec.LocalSteps : 0;
                 foreach (var (comparison, values) in distances)
                 {
                     figures.Add(new CalibrationFigure(
-                        c.Name, c.Spec.Kind, steps, comparison, values.Count, values.Min(), Median(values), values.Max(), values.Count(d => d > tolerance)));
+                        c.Name, c.Spec.Kind, c.Spec.Precision, steps, comparison, values.Count, values.Min(), Median(values), values.Max(), values.Count(d => d > tolerance)));
                 }
             }
         }
@@ -98,23 +106,27 @@ public static class ToleranceCalibration
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
         text.AppendLine(invariant, $"Tolerance calibration on {r.Device} ({r.Threads} threads): relative L2 between two results of the same shard");
-        text.AppendLine(invariant, $"{"case",-32} {"kind",-5} {"steps",5} {"comparison",-12} {"shards",6} {"min",9} {"median",9} {"max",9} {"> tol",5}");
+        text.AppendLine(invariant, $"{"case",-32} {"kind",-5} {"prec",-4} {"steps",5} {"comparison",-12} {"shards",6} {"min",9} {"median",9} {"max",9} {"> tol",5}");
         foreach (var f in r.Figures)
         {
-            text.AppendLine(invariant, $"{f.Case,-32} {Name(f.Kind),-5} {f.Steps,5} {Name(f.Comparison),-12} {f.Shards,6} {f.Min,9:0.00e+00} {f.Median,9:0.00e+00} {f.Max,9:0.00e+00} {f.OverTolerance,5}");
+            text.AppendLine(invariant, $"{f.Case,-32} {Name(f.Kind),-5} {f.Precision,-4} {f.Steps,5} {Name(f.Comparison),-12} {f.Shards,6} {f.Min,9:0.00e+00} {f.Median,9:0.00e+00} {f.Max,9:0.00e+00} {f.OverTolerance,5}");
         }
         var tolerances = new ToleranceOptions();
-        foreach (var kind in new[] { WorkloadKind.Train, WorkloadKind.Infer })
+        foreach (var precision in new[] { NumericPrecision.Fp32, NumericPrecision.Bf16 })
         {
-            var max = r.Max(kind);
-            var tolerance = tolerances.For(kind);
-            var (over, compared) = r.OverTolerance(kind);
-            var verdict = over > 0
-                ? $"{over} of {compared} over it"
-                : max > 0 ? $"margin ×{tolerance / max:0.#e+00}" : "every result identical";
-            var shortcut = r.SmallestShortcut(kind);
-            var caught = double.IsFinite(shortcut) ? $"; one step short: at least {shortcut:0.00e+00}" : "";
-            text.AppendLine(invariant, $"{Name(kind)}: largest honest {max:0.00e+00}, default tolerance {tolerance:0.#e+00} ({verdict}){caught}");
+            foreach (var kind in new[] { WorkloadKind.Train, WorkloadKind.Infer })
+            {
+                if (!r.Covers(kind, precision)) continue;
+                var max = r.Max(kind, precision);
+                var tolerance = tolerances.For(kind, precision);
+                var (over, compared) = r.OverTolerance(kind, precision);
+                var verdict = over > 0
+                    ? $"{over} of {compared} over it"
+                    : max > 0 ? $"margin ×{tolerance / max:0.#e+00}" : "every result identical";
+                var shortcut = r.SmallestShortcut(kind, precision);
+                var caught = double.IsFinite(shortcut) ? $"; one step short: at least {shortcut:0.00e+00}" : "";
+                text.AppendLine(invariant, $"{Name(kind)} {precision}: largest honest {max:0.00e+00}, default tolerance {tolerance:0.#e+00} ({verdict}){caught}");
+            }
         }
         return text.ToString();
     }
@@ -172,6 +184,15 @@ public static class ToleranceCalibration
         yield return new Case("mlp teacher", Infer(mlpRegression, teacher), 0, Reference: true);
         yield return new Case("cnn blobs", Infer(cnn, blobs), 0, Reference: false);
         yield return new Case("transformer blobs", Infer(transformer, blobs with { Noise = 0.3 }), 0, Reference: false);
+
+        JobSpec Bf16(JobSpec spec) => spec with { Precision = NumericPrecision.Bf16 };
+        yield return new Case("mlp teacher mse relu", Bf16(Train(mlpRegression, teacher)), 0, Reference: false);
+        yield return new Case("mlp blobs cross_entropy tanh", Bf16(Train(mlpClasses, blobs)), 0, Reference: false);
+        yield return new Case("cnn blobs cross_entropy relu", Bf16(Train(cnn, blobs)), 0, Reference: false);
+        yield return new Case("transformer blobs cross_entropy", Bf16(Train(transformer, blobs with { Noise = 0.3 })), 0, Reference: false);
+        yield return new Case("mlp teacher", Bf16(Infer(mlpRegression, teacher)), 0, Reference: false);
+        yield return new Case("cnn blobs", Bf16(Infer(cnn, blobs)), 0, Reference: false);
+        yield return new Case("transformer blobs", Bf16(Infer(transformer, blobs with { Noise = 0.3 })), 0, Reference: false);
     }
 
     /// <summary>The initial weights trained for <paramref name="round"/> rounds with the TorchSharp executor, as the pool would.</summary>
@@ -205,6 +226,7 @@ public static class ToleranceCalibration
         CalibrationComparison.Repeat => "repeat",
         CalibrationComparison.Threads => "1 vs 2 thr",
         CalibrationComparison.Reference => "reference",
+        CalibrationComparison.Fp32 => "vs fp32",
         _ => "1 step short",
     };
 }

@@ -9,7 +9,7 @@ namespace Huginn.Worker.Execution;
 /// The cnn of CnnDefinition: per entry of ConvChannels a k×k convolution (stride 1, padding k/2), the
 /// activation, a 2×2 max-pool (stride 2, floor); the CHW flattening of the last map; then the fc head.
 /// </summary>
-internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition) : TorchNetwork(m, definition)
+internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition, string precision) : TorchNetwork(m, definition, precision)
 {
     private readonly long[] _padding = [m.KernelSize / 2, m.KernelSize / 2];
     private static readonly long[] Pool = [2, 2];
@@ -17,12 +17,12 @@ internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition) : Torch
     public override Tensor Input(float[] rows, int count, Device device) =>
         torch.tensor(rows, [count, Model.Channels, Model.ImageSize, Model.ImageSize], torch.float32, device);
 
-    public override Tensor Forward(Parameters p, Tensor input)
+    protected override Tensor ForwardPass(Parameters p, Tensor input)
     {
         var x = input;
         for (var i = 0; i < Model.ConvChannels.Length; i++)
         {
-            x = F.conv2d(x, p[$"conv{i}.weight"], p[$"conv{i}.bias"], padding: _padding);
+            x = Conv2d(x, p[$"conv{i}.weight"], p[$"conv{i}.bias"], _padding);
             x = F.max_pool2d(Activate(x), Pool, Pool);
         }
         return Linears(p, "fc", x.flatten(1));

@@ -7,7 +7,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace Huginn.Worker.Execution;
 
 /// <summary>
-/// Runs shards with TorchSharp in float32 on the device the hardware profile chose, with the conventions of
+/// Runs shards with TorchSharp on the device the hardware profile chose, in float32 or in the job's bf16 mixed
+/// precision (<see cref="JobSpec.Precision"/>, <see cref="TorchNetwork"/>), with the conventions of
 /// <see cref="ReferenceExecutor"/> (mini-batches, losses, plain SGD, output shapes), so that its results agree
 /// with the reference and with other devices within the verification tolerance. Synchronous, one thread per call.
 /// </summary>
@@ -50,9 +51,9 @@ public sealed class TorchExecutor
                 var prep = spec.Prep ?? throw new ArgumentException("A prep job needs prep.", nameof(spec));
                 return new ShardOutput([], PrepOperations.Apply(prep, data), double.NaN, data.Count);
             case WorkloadKind.Train:
-                return Train(Network(spec.Model, weights, data), spec.LearningRate, shard, weights, data);
+                return Train(Network(spec, weights, data), spec.LearningRate, shard, weights, data);
             case WorkloadKind.Infer:
-                return Infer(Network(spec.Model, weights, data), weights, data);
+                return Infer(Network(spec, weights, data), weights, data);
             default:
                 throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "Unknown workload kind.");
         }
@@ -164,10 +165,10 @@ public sealed class TorchExecutor
         return torch.tensor(classes, torch.int64, _device);
     }
 
-    private static TorchNetwork Network(ModelSpec? m, ReadOnlySpan<float> weights, DataSlice data)
+    private static TorchNetwork Network(JobSpec spec, ReadOnlySpan<float> weights, DataSlice data)
     {
-        if (m is null) throw new ArgumentException("Train and infer need a model.", nameof(m));
-        var network = TorchNetwork.Create(m);
+        var m = spec.Model ?? throw new ArgumentException("Train and infer need a model.", nameof(spec));
+        var network = TorchNetwork.Create(m, spec.Precision);
         if (weights.Length != network.ParameterCount)
             throw new ArgumentException($"The model has {network.ParameterCount} parameters but {weights.Length} weights were given.", nameof(weights));
         var definition = network.Definition;

@@ -15,10 +15,15 @@ internal abstract class TorchNetwork
 {
     private readonly Dictionary<string, (long Offset, long[] Shape)> _tensors = new(StringComparer.Ordinal);
 
-    protected TorchNetwork(ModelSpec m, IModelDefinition definition)
+    private readonly bool _bf16;
+
+    protected TorchNetwork(ModelSpec m, IModelDefinition definition, string precision)
     {
+        if (!NumericPrecision.IsKnown(precision))
+            throw new ArgumentException($"Unknown precision \"{precision}\"; expected \"{NumericPrecision.Fp32}\" or \"{NumericPrecision.Bf16}\".", nameof(precision));
         Model = m;
         Definition = definition;
+        _bf16 = precision == NumericPrecision.Bf16;
         var offset = 0L;
         foreach (var tensor in definition.Layout(m))
         {
@@ -35,8 +40,11 @@ internal abstract class TorchNetwork
     /// <summary>Length of the flat weight vector.</summary>
     public long ParameterCount { get; }
 
-    /// <summary>The network of a valid model; throws <see cref="ArgumentException"/> for an invalid or unknown one.</summary>
-    public static TorchNetwork Create(ModelSpec m)
+    /// <summary>
+    /// The network of a valid model computing in <paramref name="precision"/> ("fp32" or "bf16"); throws
+    /// <see cref="ArgumentException"/> for an invalid or unknown one.
+    /// </summary>
+    public static TorchNetwork Create(ModelSpec m, string precision = NumericPrecision.Fp32)
     {
         ArgumentNullException.ThrowIfNull(m);
         var definition = ModelRegistry.Get(m.Type);
@@ -45,9 +53,9 @@ internal abstract class TorchNetwork
             throw new ArgumentException($"Invalid model: {string.Join("; ", errors.Select(e => $"{e.Field} {e.Reason}"))}", nameof(m));
         return m.Type switch
         {
-            ModelSpec.Mlp => new TorchMlp(m, definition),
-            ModelSpec.Cnn => new TorchCnn(m, definition),
-            ModelSpec.Transformer => new TorchTransformer(m, definition),
+            ModelSpec.Mlp => new TorchMlp(m, definition, precision),
+            ModelSpec.Cnn => new TorchCnn(m, definition, precision),
+            ModelSpec.Transformer => new TorchTransformer(m, definition, precision),
             _ => throw new NotSupportedException($"The TorchSharp worker has no network for model type \"{m.Type}\"."),
         };
     }
@@ -86,8 +94,30 @@ internal abstract class TorchNetwork
         return new Parameters(views);
     }
 
-    /// <summary>The outputs [batch, OutputSize] of a batch made by <see cref="Input"/>, from the parameters.</summary>
-    public abstract Tensor Forward(Parameters p, Tensor input);
+    /// <summary>The outputs [batch, OutputSize] of a batch made by <see cref="Input"/>, from the parameters, in float32.</summary>
+    public Tensor Forward(Parameters p, Tensor input) => Full(ForwardPass(p, input));
+
+    /// <summary>The forward pass; its result may be bfloat16 in bf16.</summary>
+    protected abstract Tensor ForwardPass(Parameters p, Tensor input);
+
+    /// <summary>x·wᵀ + b, in bfloat16 when the network computes in bf16.</summary>
+    protected Tensor Linear(Tensor x, Tensor weight, Tensor bias) => F.linear(Low(x), Low(weight), Low(bias));
+
+    /// <summary>A stride-1 convolution, in bfloat16 when the network computes in bf16.</summary>
+    protected Tensor Conv2d(Tensor x, Tensor weight, Tensor bias, long[] padding) =>
+        F.conv2d(Low(x), Low(weight), Low(bias), padding: padding);
+
+    /// <summary>a·b, in bfloat16 when the network computes in bf16.</summary>
+    protected static Tensor MatMul(Tensor a, Tensor b) => a.dtype == b.dtype ? a.matmul(b) : a.matmul(b.to_type(a.dtype));
+
+    /// <summary>
+    /// The operand of a float32-only step (softmax, layer norm, the loss): autocast runs those in float32 because
+    /// bfloat16's 8 mantissa bits lose too much in exponentials and sums of squares.
+    /// </summary>
+    protected static Tensor Full(Tensor x) => x.dtype == ScalarType.Float32 ? x : x.to_type(ScalarType.Float32);
+
+    /// <summary>A matrix operand in the network's compute type: unchanged in fp32, a bfloat16 copy (in the graph) in bf16.</summary>
+    protected Tensor Low(Tensor x) => !_bf16 || x.dtype == ScalarType.BFloat16 ? x : x.to_type(ScalarType.BFloat16);
 
     private void CheckFlat(Tensor flat, string name)
     {
@@ -110,7 +140,7 @@ internal abstract class TorchNetwork
         var last = Model.HiddenSizes.Length;
         for (var l = 0; l <= last; l++)
         {
-            x = F.linear(x, p[$"{prefix}{l}.weight"], p[$"{prefix}{l}.bias"]);
+            x = Linear(x, p[$"{prefix}{l}.weight"], p[$"{prefix}{l}.bias"]);
             if (l < last) x = Activate(x);
         }
         return x;

@@ -15,7 +15,7 @@ namespace Huginn.Worker.Execution;
 /// that would pick a flash or memory-efficient kernel on some GPUs and the math kernel elsewhere, and honest
 /// devices would then differ by more than rounding. LayerNorm eps is PyTorch's default, 1e-5.
 /// </remarks>
-internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition) : TorchNetwork(m, definition)
+internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition, string precision) : TorchNetwork(m, definition, precision)
 {
     private const double LayerNormEps = 1e-5;
     private readonly long[] _normalized = [m.ModelDim];
@@ -34,7 +34,7 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition)
         return torch.tensor(ids, [count, Model.SequenceLength], torch.int64, device);
     }
 
-    public override Tensor Forward(Parameters p, Tensor input)
+    protected override Tensor ForwardPass(Parameters p, Tensor input)
     {
         long batch = input.shape[0], s = Model.SequenceLength, d = Model.ModelDim;
         var x = p["embedding.token"].index_select(0, input.flatten()).view(batch, s, d) + p["embedding.position"];
@@ -42,26 +42,27 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition)
         {
             var block = $"blocks.{l}";
             x = x + Attention(p, block, Norm(p, $"{block}.norm1", x));
-            var hidden = Activate(F.linear(Norm(p, $"{block}.norm2", x), p[$"{block}.ff1.weight"], p[$"{block}.ff1.bias"]));
-            x = x + F.linear(hidden, p[$"{block}.ff2.weight"], p[$"{block}.ff2.bias"]);
+            var hidden = Activate(Linear(Norm(p, $"{block}.norm2", x), p[$"{block}.ff1.weight"], p[$"{block}.ff1.bias"]));
+            // The residual stream stays float32: float32 + bfloat16 promotes to float32.
+            x = x + Linear(hidden, p[$"{block}.ff2.weight"], p[$"{block}.ff2.bias"]);
         }
         var pooled = Norm(p, "norm", x).mean([1]);
-        return F.linear(pooled, p["head.weight"], p["head.bias"]);
+        return Linear(pooled, p["head.weight"], p["head.bias"]);
     }
 
     private Tensor Norm(Parameters p, string prefix, Tensor x) =>
-        F.layer_norm(x, _normalized, p[$"{prefix}.weight"], p[$"{prefix}.bias"], LayerNormEps);
+        F.layer_norm(Full(x), _normalized, p[$"{prefix}.weight"], p[$"{prefix}.bias"], LayerNormEps);
 
     private Tensor Attention(Parameters p, string block, Tensor x)
     {
         long batch = x.shape[0], s = x.shape[1], d = Model.ModelDim, heads = Model.Heads, width = d / heads;
-        var qkv = F.linear(x, p[$"{block}.attention.in_proj_weight"], p[$"{block}.attention.in_proj_bias"]).chunk(3, -1);
+        var qkv = Linear(x, p[$"{block}.attention.in_proj_weight"], p[$"{block}.attention.in_proj_bias"]).chunk(3, -1);
         Tensor Split(Tensor t) => t.reshape(batch, s, heads, width).transpose(1, 2);
         var (q, k, v) = (Split(qkv[0]), Split(qkv[1]), Split(qkv[2]));
         // An explicit Scalar kept alive past the call (see TorchExecutor.Step).
         using var scale = Math.Sqrt(width).ToScalar();
-        var weights = F.softmax(q.matmul(k.transpose(-2, -1)).div(scale), -1);
-        var mixed = weights.matmul(v).transpose(1, 2).reshape(batch, s, d);
-        return F.linear(mixed, p[$"{block}.attention.out_proj.weight"], p[$"{block}.attention.out_proj.bias"]);
+        var weights = F.softmax(Full(MatMul(q, k.transpose(-2, -1)).div(scale)), -1);
+        var mixed = MatMul(Low(weights), v).transpose(1, 2).reshape(batch, s, d);
+        return Linear(mixed, p[$"{block}.attention.out_proj.weight"], p[$"{block}.attention.out_proj.bias"]);
     }
 }

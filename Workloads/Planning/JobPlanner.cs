@@ -29,16 +29,17 @@ public static class JobPlanner
             Seed = spec.Seed,
             Steps = spec.Kind == WorkloadKind.Train ? spec.LocalSteps : 0,
             BatchSize = spec.BatchSize,
-            // Quantizing costs a division, a rounding and a clamp per feature: call it 4.
-            FlopsPerSample = prep ? 4L * features : definition.ForwardFlopsPerSample(m),
+            // Quantizing costs a division, a rounding and a clamp per feature: call it 4. bf16 FLOPs are counted in
+            // fp32 ones (NumericPrecision.Bf16FlopWeight): devices report fp32 speed and prices are per fp32 FLOP.
+            FlopsPerSample = prep ? 4L * features : FlopsPerSample(spec, definition.ForwardFlopsPerSample(m)),
             ParameterCount = prep ? 0 : definition.ParameterCount(m),
             Requirement = new ShardRequirement(),
         };
 
         var largest = (plan.Samples + plan.ShardsPerRound - 1) / plan.ShardsPerRound;
         var memoryMb = MinMemoryMb(spec, definition, largest);
-        DeviceKind[] kinds = memoryMb <= ShardRequirement.BrowserMaxMemoryMb
-            ? [DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser]
+        DeviceKind[] kinds = NumericPrecision.IsBf16(spec) ? [DeviceKind.Gpu]
+            : memoryMb <= ShardRequirement.BrowserMaxMemoryMb ? [DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser]
             : [DeviceKind.Gpu, DeviceKind.Cpu];
         return plan with
         {
@@ -46,6 +47,10 @@ public static class JobPlanner
             Requirement = new ShardRequirement(memoryMb, [.. prep ? TorchOrJs : TorchOnly], kinds, plan.FlopsPerShard),
         };
     }
+
+    /// <summary>Forward FLOPs of one sample in fp32 FLOPs: bf16 ones weigh <see cref="NumericPrecision.Bf16FlopWeight"/>, at least 1.</summary>
+    private static long FlopsPerSample(JobSpec spec, long forwardFlops) =>
+        NumericPrecision.IsBf16(spec) ? Math.Max(1, (long)Math.Ceiling(forwardFlops * NumericPrecision.Bf16FlopWeight)) : forwardFlops;
 
     /// <summary>
     /// Memory a shard needs, rounded up to MiB, plus <see cref="OverheadMb"/>. train: 4 copies of the float32

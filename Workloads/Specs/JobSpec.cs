@@ -32,4 +32,10 @@ public sealed record JobSpec
     /// owner, with the same model. Exclusive with <see cref="WeightsBlobId"/>.
     /// </summary>
     [Id(11)] public string? WeightsFromJobId { get; init; }
+
+    /// <summary>
+    /// "fp32" (default) or "bf16": see <see cref="NumericPrecision"/>. bf16 runs on GPUs only and is audited on the
+    /// primary's own hardware class.
+    /// </summary>
+    [Id(12)] public string Precision { get; init; } = NumericPrecision.Fp32;
 }
