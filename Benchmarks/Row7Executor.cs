@@ -20,7 +20,8 @@ public static class Row7Executor
 {
     public sealed record Case(string Name, ModelSpec Model, int Batch, int Steps);
 
-    public sealed record Sizes(IReadOnlyList<Case> Cases, int Samples, int Repeats);
+    /// <summary><paramref name="Bf16"/>: the case whose executor runs in fp32 and in bf16 (the target: ≥ 5× on a GPU).</summary>
+    public sealed record Sizes(IReadOnlyList<Case> Cases, int Samples, int Repeats, Case Bf16);
 
     private static readonly ModelSpec Mlp = new()
     {
@@ -46,14 +47,15 @@ public static class Row7Executor
         new("CNN 1×28×28, conv 8-16, k3", Cnn, 256, 60),
         new("CNN 1×28×28, conv 8-16, k3", Cnn, 4096, 6),
         new("transformer 32 tokens, d 64, 2 layers", Transformer, 256, 30),
-    ], 8192, 3);
+        new("transformer 32 tokens, d 64, 2 layers", Transformer, 4096, 3),
+    ], 8192, 3, new("MLP 784-512-512-10", Mlp, 4096, 15));
 
     public static Sizes Smoke { get; } = new(
     [
         new("MLP 32-64-10", Mlp with { InputSize = 32, HiddenSizes = [64] }, 256, 10),
         new("CNN 1×8×8, conv 4", Cnn with { ImageSize = 8, ConvChannels = [4] }, 256, 5),
         new("transformer 8 tokens, d 16", Transformer with { VocabSize = 50, SequenceLength = 8, ModelDim = 16, FeedForwardDim = 32 }, 256, 5),
-    ], 1024, 1);
+    ], 1024, 1, new("MLP 32-64-10", Mlp with { InputSize = 32, HiddenSizes = [64] }, 256, 5));
 
     public static Task<List<string[]>> RunAsync(Sizes sizes)
     {
@@ -88,7 +90,45 @@ public static class Row7Executor
                 ratio >= 0.95 ? "met" : "missed",
             ]);
         }
+        rows.Add(Bf16Row(executor, profile, sizes));
         return Task.FromResult(rows);
+    }
+
+    /// <summary>
+    /// The executor in bf16 against itself in fp32 on the same shard: the target (≥ 5× on the MLP at batch
+    /// 4,096) is for GPUs, whose tensor cores run bfloat16; a CPU without bf16 matrix units runs it slower than fp32,
+    /// and its figure is only there to keep the path measured.
+    /// </summary>
+    private static string[] Bf16Row(TorchExecutor executor, Worker.Hardware.HardwareProfile profile, Sizes sizes)
+    {
+        var c = sizes.Bf16;
+        var fp32 = new JobSpec { Kind = WorkloadKind.Train, Model = c.Model, LearningRate = 0.01f, BatchSize = c.Batch, LocalSteps = c.Steps };
+        var bf16 = fp32 with { Precision = NumericPrecision.Bf16 };
+        var shard = new ShardPlan { SampleCount = sizes.Samples, Steps = c.Steps, BatchSize = c.Batch, Seed = 7 };
+        var data = Slice(c.Model, sizes.Samples);
+        var weights = ModelInitializer.Initialize(c.Model, 3);
+        var warm = shard with { Steps = 1 };
+        executor.Execute(fp32, warm, weights, data);
+        executor.Execute(bf16, warm, weights, data);
+        double fp32Seconds = double.MaxValue, bf16Seconds = double.MaxValue;
+        for (var r = 0; r < sizes.Repeats; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            executor.Execute(fp32, shard, weights, data);
+            fp32Seconds = Math.Min(fp32Seconds, clock.Elapsed.TotalSeconds);
+            clock.Restart();
+            executor.Execute(bf16, shard, weights, data);
+            bf16Seconds = Math.Min(bf16Seconds, clock.Elapsed.TotalSeconds);
+        }
+        var samples = (double)c.Steps * c.Batch;
+        var ratio = fp32Seconds / bf16Seconds;
+        var gpu = profile.TorchDevice == "cuda";
+        return [
+            $"7: executor bf16 vs fp32, {c.Name}, batch {c.Batch:N0}, {profile.TorchDevice}",
+            $"**{ratio:F2}** ({samples / bf16Seconds:N0} / {samples / fp32Seconds:N0} samples/s, {c.Steps} steps)",
+            "same executor, same shard, precision \"bf16\" against \"fp32\" (TF32 off); target ≥ 5 on a GPU",
+            gpu ? (ratio >= 5 ? "met" : "missed") : "CPU: no target (no bf16 matrix units)",
+        ];
     }
 
     /// <summary>Random features (token ids for the transformer) and class labels, on the host like a shard's slice.</summary>

@@ -162,6 +162,18 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         }
     }
 
+    /// <summary>
+    /// Answers an assignment it holds honestly, now: for tests that decide when a result arrives (a
+    /// <see cref="Behavior.Stalled"/> device, then the clock moved, then this).
+    /// </summary>
+    public async Task<ResultReceipt> AnswerHonestlyAsync(ShardAssignment assignment)
+    {
+        var output = await ComputeAsync(assignment, Behavior.Honest, cheat: false);
+        var receipt = await SubmitAsync(assignment, output);
+        Receipts.Enqueue(receipt);
+        return receipt;
+    }
+
     /// <summary>The one way results leave the device: stored as a blob held by the job, then named to the device grain.</summary>
     private async Task<ResultReceipt> SubmitAsync(ShardAssignment assignment, ShardOutput output)
     {

@@ -10,8 +10,12 @@ if (options is null)
 }
 void Log(string line) => Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
 
+// Resident memory before and after libtorch loads: what the contributor's machine gives the runtime and libtorch
+// before any shard (docs/BENCHMARKS.md, row 8).
+var residentBeforeTorchMb = Environment.WorkingSet >> 20;
 var profile = HardwareProbe.Detect(options.Threads);
-Log($"hardware: {profile.Kind}{(profile.GpuName is null ? "" : $" {profile.GpuName}")}, {profile.Gflops:F1} GFLOP/s measured, {profile.CpuCores} cores, {profile.MemoryMb} MB");
+Log($"hardware: {profile.Kind}{(profile.GpuName is null ? "" : $" {profile.GpuName}")}, {profile.Gflops:F1} GFLOP/s measured, {profile.CpuCores} cores, {profile.MemoryMb} MB; "
+    + $"resident {residentBeforeTorchMb} MB before libtorch, {Environment.WorkingSet >> 20} MB after the probe");
 if (calibrate)
 {
     Console.WriteLine(ToleranceCalibration.Format(ToleranceCalibration.Measure(profile)));

@@ -12,7 +12,8 @@ public sealed record RegisterDeviceResponse(string DeviceId, string DeviceToken)
 public sealed record DeviceResponse(
     string DeviceId, string Name, DeviceCapabilitiesDto Capabilities, string HardwareClass, string Status,
     double Reputation, double AuditRate, int Verified, int Invalid, int Unaudited, int Expired, bool Banned,
-    decimal EarnedHu, decimal PendingHu, int OpenLeases, DateTimeOffset? LastHeartbeat);
+    decimal EarnedHu, decimal PendingHu, int OpenLeases, DateTimeOffset? LastHeartbeat,
+    double? ObservedGflops, int SpeedSamples, double EffectiveGflops);
 
 public static class DevicesApi
 {
@@ -83,6 +84,7 @@ public static class DevicesApi
             new DeviceCapabilitiesDto(HardwareClass.Kind(c.Kind), c.GpuName, c.VramMb, c.Gflops, c.CpuCores, c.MemoryMb, c.Runtimes, c.Slots),
             device.HardwareClass, device.Status.ToString().ToLowerInvariant(), device.Reputation, device.AuditRate,
             device.Record.Verified, device.Record.Invalid, device.Record.Unaudited, device.Record.Expired, device.Banned,
-            MicroHu.ToHu(earnings?.EarnedMicroHu ?? 0), MicroHu.ToHu(earnings?.PendingMicroHu ?? 0), device.OpenLeases, device.LastHeartbeat);
+            MicroHu.ToHu(earnings?.EarnedMicroHu ?? 0), MicroHu.ToHu(earnings?.PendingMicroHu ?? 0), device.OpenLeases, device.LastHeartbeat,
+            device.Speed.Samples == 0 ? null : Math.Round(device.Speed.Gflops, 1), device.Speed.Samples, Math.Round(device.EffectiveGflops, 1));
     }
 }

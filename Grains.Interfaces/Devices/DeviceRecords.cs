@@ -52,6 +52,10 @@ public sealed record DeviceView
     [Id(9)] public required int OpenLeases { get; init; }
     [Id(10)] public DateTimeOffset? LastHeartbeat { get; init; }
     [Id(11)] public DateTimeOffset? BannedAt { get; init; }
+    /// <summary>What its accepted results showed of its speed, against <see cref="DeviceCapabilities.Gflops"/> claimed.</summary>
+    [Id(12)] public DeviceSpeed Speed { get; init; } = DeviceSpeed.Unobserved;
+    /// <summary>The GFLOP/s routing uses: the claim until observed, then the lower of claim and observation.</summary>
+    [Id(13)] public double EffectiveGflops { get; init; }
 
     public bool Banned => Status == DeviceStatus.Banned;
 }

@@ -134,7 +134,7 @@ public sealed class DeviceGrain(
             return new LeaseOffer(false, 1.0);
         }
         var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
-        _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes);
+        _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes, time.GetUtcNow(), assignment.Shard.Flops);
         await CommandStream().OnNextAsync(assignment);
         // No refresh: the router reserved this slot in the partition already (row 1 counted one refresh per offer).
         return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));
@@ -146,12 +146,16 @@ public sealed class DeviceGrain(
         {
             return ResultReceipt.NotLeased;
         }
-        await FreeSlotAsync();
         // The edge checked the bytes (size, finite values) before storing them; the size is checked again here because
         // the lease, not the edge, is what defines it.
-        if (result.Result.Bytes != (long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes)
+        var expectedBytes = (long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes;
+        var wellFormed = result.Result.Bytes == expectedBytes;
+        // Before the slot is freed, so that the partition's refresh carries the new speed.
+        if (wellFormed) ObserveSpeed(lease);
+        await FreeSlotAsync();
+        if (!wellFormed)
         {
-            return await LoseAsMalformedAsync(result.LeaseId, lease, $"{result.Result.Bytes} bytes where the shard's output takes {(long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes}");
+            return await LoseAsMalformedAsync(result.LeaseId, lease, $"{result.Result.Bytes} bytes where the shard's output takes {expectedBytes}");
         }
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).DeliverResultAsync(result.LeaseId, DeviceId, result.Result);
         return ResultReceipt.Accepted;
@@ -162,6 +166,17 @@ public sealed class DeviceGrain(
         if (S.Status == DeviceStatus.Banned || !_openLeases.Remove(leaseId, out var lease)) return ResultReceipt.NotLeased;
         await FreeSlotAsync();
         return await LoseAsMalformedAsync(leaseId, lease, reason);
+    }
+
+    /// <summary>
+    /// One more sample of the device's speed from a result of the right size (whether it is right is the audit's
+    /// business: a wrong result computed fast says nothing false about speed). In memory until the next state write;
+    /// the partition sees it with the next refresh.
+    /// </summary>
+    private void ObserveSpeed(OpenLease lease)
+    {
+        var sample = ObservedSpeed.Sample(lease.Flops, time.GetUtcNow() - lease.OfferedAt, S.Capabilities?.Slots ?? 1, _options);
+        if (sample is { } gflops) S.Speed = ObservedSpeed.Update(S.Speed, gflops);
     }
 
     /// <summary>
@@ -312,7 +327,7 @@ public sealed class DeviceGrain(
             OwnerAccountId = S.OwnerAccountId,
             Kind = capabilities.Kind,
             WorkingMemoryMb = capabilities.WorkingMemoryMb,
-            Gflops = capabilities.Gflops,
+            Gflops = ObservedSpeed.Effective(capabilities.Gflops, S.Speed),
             Runtimes = capabilities.Runtimes,
             Slots = capabilities.Slots,
             BusySlots = _openLeases.Count,
@@ -342,5 +357,7 @@ public sealed class DeviceGrain(
         OpenLeases = _openLeases.Count,
         LastHeartbeat = S.Status == DeviceStatus.Online ? _lastHeartbeat : null,
         BannedAt = S.BannedAt,
+        Speed = S.Speed,
+        EffectiveGflops = ObservedSpeed.Effective(S.Capabilities!.Gflops, S.Speed),
     };
 }

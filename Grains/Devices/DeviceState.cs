@@ -25,6 +25,11 @@ public sealed class DeviceState
     [Id(10)] public HashSet<string> AppliedVerdicts { get; set; } = [];
     /// <summary><see cref="AppliedVerdicts"/> in the order they were applied, oldest first.</summary>
     [Id(11)] public List<string> AppliedVerdictOrder { get; set; } = [];
+    /// <summary>
+    /// What accepted results showed of the device's speed (<see cref="Rules.ObservedSpeed"/>). Updated in memory
+    /// on each result and written with the next verdict, so that it costs no write of its own.
+    /// </summary>
+    [Id(12)] public DeviceSpeed Speed { get; set; } = DeviceSpeed.Unobserved;
 
     public const int AppliedVerdictWindow = 1024;
 
@@ -45,10 +50,15 @@ public sealed class DeviceState
     }
 }
 
-/// <summary>A lease as the device holds it: which shard, until when, and what a valid output looks like.</summary>
+/// <summary>
+/// A lease as the device holds it: which shard, until when, what a valid output looks like, and when it was offered
+/// with how many FLOPs (for <see cref="Rules.ObservedSpeed"/>).
+/// </summary>
 [GenerateSerializer, Alias("huginn.open-lease")]
 public sealed record OpenLease(
     [property: Id(0)] ShardRef Shard,
     [property: Id(1)] DateTimeOffset Deadline,
     [property: Id(2)] int ExpectedValues,
-    [property: Id(3)] int ExpectedBytes);
+    [property: Id(3)] int ExpectedBytes,
+    [property: Id(4)] DateTimeOffset OfferedAt,
+    [property: Id(5)] long Flops);

@@ -1,3 +1,4 @@
+using Huginn.Grains;
 using Huginn.Grains.Rules;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
@@ -174,6 +175,35 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
         Assert.Equal(0, view.OpenLeases);
         Assert.True(view.Record.Expired >= 1);
         Assert.Equal(0, (await _pool.AccountAsync(stalled.OwnerAccountId)).EarnedMicroHu);
+        await _pool.AssertLedgerBalancedAsync();
+    }
+
+    [Fact]
+    public async Task A_device_that_claims_more_speed_than_it_delivers_is_routed_at_what_it_delivered()
+    {
+        var braggart = await _pool.AddDeviceAsync(Behavior.Stalled, gflops: 1_000_000);
+        await _pool.AddDeviceAsync(gflops: 100);
+        await _pool.AddDeviceAsync(gflops: 100);
+        var client = await _pool.CreateClientAsync(hu: 10);
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 1, shardsPerRound: 4));
+        await Eventually.UntilAsync(() => Task.FromResult(braggart.Assignments.Count), n => n >= 1, "the braggart getting a shard first");
+        Assert.Equal(1_000_000, (await _pool.DeviceAsync(braggart)).EffectiveGflops);
+
+        // Its shard takes 5 s of pool time, well inside the lease, where its claim said microseconds.
+        await _pool.AdvanceClockAsync(TimeSpan.FromSeconds(5));
+        braggart.Assignments.TryPeek(out var assignment);
+        Assert.Equal(ResultReceipt.Accepted, await braggart.AnswerHonestlyAsync(assignment!));
+
+        var view = await _pool.DeviceAsync(braggart);
+        var options = new PoolOptions();
+        PoolClusterFixture.ConfigureTestPool(options);
+        var observed = ObservedSpeed.Sample(assignment!.Shard.Flops, TimeSpan.FromSeconds(5), 1, options)!.Value;
+        Assert.Equal(1, view.Speed.Samples);
+        Assert.Equal(observed, view.Speed.Gflops, 6);
+        Assert.Equal(observed, view.EffectiveGflops, 6);
+        Assert.True(view.EffectiveGflops < 1, $"effective {view.EffectiveGflops} GFLOP/s");
+        braggart.Behavior = Behavior.Honest;
+        Assert.Equal(JobStatus.Completed, (await _pool.WaitUntilFinishedAsync(job.JobId)).Status);
         await _pool.AssertLedgerBalancedAsync();
     }
 

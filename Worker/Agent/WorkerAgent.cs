@@ -205,8 +205,9 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         // TorchSharp work runs on its own thread, with no await inside; shutdown waits for it up to the grace period.
         var compute = Task.Factory.StartNew(() =>
         {
-            var data = ShardData.Load(assign.Spec, assign.Shard, dataset);
-            return executor.Execute(assign.Spec, assign.Shard, weights, data);
+            var (output, sliceBytes) = Execute(assign, weights, dataset);
+            ShardGarbage.CollectAfter(sliceBytes);
+            return output;
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var finished = await Task.WhenAny(compute, WaitForShutdownAsync(stop, session));
@@ -236,6 +237,15 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         var rate = assign.Shard.Flops / Math.Max(clock.Elapsed.TotalSeconds, 1e-9) / 1e9;
         log($"shard {Describe(assign)} done in {clock.Elapsed.TotalSeconds:F2}s ({rate:F1} GFLOP/s)"
             + (double.IsNaN(output.Loss) ? "" : $", loss {output.Loss:F4}") + $"; {_shardsDone} shard(s) so far");
+    }
+
+    /// <summary>Loads the slice and runs the shard; not inlined, so that the slice is unreachable once it returns.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private (ShardOutput Output, long SliceBytes) Execute(AssignMessage assign, float[] weights, byte[]? dataset)
+    {
+        var data = ShardData.Load(assign.Spec, assign.Shard, dataset);
+        var output = executor.Execute(assign.Spec, assign.Shard, weights, data);
+        return (output, ((long)data.Features.Length + data.Targets.Length) * sizeof(float));
     }
 
     private async Task WaitForShutdownAsync(CancellationToken stop, CancellationToken session)
