@@ -43,9 +43,10 @@ def cases():
     yield "CNN 1x28x28, conv 8-16, k3", cnn, images, 256, 60
     yield "CNN 1x28x28, conv 8-16, k3", cnn, images, 4096, 6
     yield "transformer 32 tokens, d 64, 2 layers", Transformer, lambda n: torch.randint(0, 1000, (n, 32)), 256, 30
+    yield "transformer 32 tokens, d 64, 2 layers", Transformer, lambda n: torch.randint(0, 1000, (n, 32)), 4096, 3
 
 
-def samples_per_second(make, inputs, batch, steps, samples=8192):
+def samples_per_second(make, inputs, batch, steps, samples=8192, bf16=False):
     torch.manual_seed(1)
     model = make().to(device)
     data = inputs(samples).to(device)
@@ -57,7 +58,9 @@ def samples_per_second(make, inputs, batch, steps, samples=8192):
         loss_sum = torch.zeros((), device=device, dtype=torch.float64)
         for step in range(count):
             rows = schedule[step]
-            loss = F.cross_entropy(model(data.index_select(0, rows)), labels.index_select(0, rows))
+            # bf16: autocast with float32 master weights, what the executor's precision "bf16" does by hand.
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(model(data.index_select(0, rows)), labels.index_select(0, rows))
             optimizer.zero_grad(set_to_none=False)
             loss.backward()
             optimizer.step()
@@ -78,3 +81,7 @@ if __name__ == "__main__":
     print(f"PyTorch {torch.__version__} on {name}, fp32, TF32 off, data resident, one sync per run, best of 3")
     for label, make, inputs, batch, steps in cases():
         print(f"{label}\tbatch {batch}\t{samples_per_second(make, inputs, batch, steps):,.0f} samples/s", flush=True)
+    if device.type == "cuda":
+        # Row 7's bf16 case: the issue's target is bf16 >= 5x fp32 on this MLP at batch 4,096.
+        label, make, inputs, batch, steps = next(c for c in cases() if c[0].startswith("MLP") and c[3] == 4096)
+        print(f"{label}\tbatch {batch}\tbf16 autocast\t{samples_per_second(make, inputs, batch, steps, bf16=True):,.0f} samples/s", flush=True)

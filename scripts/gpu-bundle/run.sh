@@ -2,8 +2,10 @@
 # The GPU check, on a machine with PyTorch (CUDA) but no .NET: unpacks the runtime and the apps beside this file,
 # points TorchSharp at PyTorch's libtorch, and runs, each with its own time limit, in this order: the calibration
 # (hardware probe, then GPU results against the CPU C# reference), the main job (Demo), benchmark row 7 (executor
-# against an idiomatic TorchSharp loop on this device) and the PyTorch baseline for the same models. Logs and a
-# summary go to $OUT (or ./out). One call: a machine start costs minutes. Built by scripts/gpu-bundle.sh.
+# against an idiomatic TorchSharp loop on this device, and bf16 against fp32), the PyTorch baseline for the same
+# models, and benchmark row 4 (pool efficiency, shards of 0.1, 1 and 5 s). Logs and a summary go to $OUT (or ./out).
+# Name steps to run only those: `./run.sh calibrate main-job row7 pytorch` fits one 10-minute call, `./run.sh row4`
+# a second. Built by scripts/gpu-bundle.sh.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -27,9 +29,14 @@ step() {
   echo "$name: exit $code in $((SECONDS - started)) s" | tee -a "$out/summary.txt"
 }
 
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(calibrate main-job row7 pytorch row4)
+want() { local w; for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
 cd "$here/app"
-step calibrate 240 dotnet Huginn.Worker.dll --calibrate
-step main-job 240 dotnet Huginn.Demo.dll
-step row7 300 dotnet Huginn.Benchmarks.dll --row 7
-step pytorch 240 python3 "$here/pytorch_baseline.py"
+want calibrate && step calibrate 180 dotnet Huginn.Worker.dll --calibrate
+want main-job && step main-job 120 dotnet Huginn.Demo.dll
+want row7 && step row7 180 dotnet Huginn.Benchmarks.dll --row 7
+want pytorch && step pytorch 90 python3 "$here/pytorch_baseline.py"
+want row4 && step row4 420 dotnet Huginn.Benchmarks.dll --row 4
 cat "$out/summary.txt"
