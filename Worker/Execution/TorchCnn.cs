@@ -13,6 +13,8 @@ internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition, string 
 {
     private readonly long[] _padding = [m.KernelSize / 2, m.KernelSize / 2];
     private static readonly long[] Pool = [2, 2];
+    // Made once, not per step (see TorchNetwork.Linears).
+    private readonly (string Weight, string Bias)[] _conv = m.ConvChannels.Select((_, i) => ($"conv{i}.weight", $"conv{i}.bias")).ToArray();
 
     public override Tensor Input(float[] rows, int count, Device device) =>
         torch.tensor(rows, [count, Model.Channels, Model.ImageSize, Model.ImageSize], torch.float32, device);
@@ -22,7 +24,7 @@ internal sealed class TorchCnn(ModelSpec m, IModelDefinition definition, string 
         var x = input;
         for (var i = 0; i < Model.ConvChannels.Length; i++)
         {
-            x = Conv2d(x, p[$"conv{i}.weight"], p[$"conv{i}.bias"], _padding);
+            x = Conv2d(x, p[_conv[i].Weight], p[_conv[i].Bias], _padding);
             x = F.max_pool2d(Activate(x), Pool, Pool);
         }
         return Linears(p, "fc", x.flatten(1));

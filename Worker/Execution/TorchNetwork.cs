@@ -137,13 +137,29 @@ internal abstract class TorchNetwork
     /// </summary>
     protected Tensor Linears(Parameters p, string prefix, Tensor x)
     {
-        var last = Model.HiddenSizes.Length;
-        for (var l = 0; l <= last; l++)
+        var names = LinearNames(prefix);
+        for (var l = 0; l < names.Length; l++)
         {
-            x = Linear(x, p[$"{prefix}{l}.weight"], p[$"{prefix}{l}.bias"]);
-            if (l < last) x = Activate(x);
+            x = Linear(x, p[names[l].Weight], p[names[l].Bias]);
+            if (l < names.Length - 1) x = Activate(x);
         }
         return x;
+    }
+
+    private readonly Dictionary<string, (string Weight, string Bias)[]> _linearNames = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The weight and bias names of {prefix}0 … {prefix}{HiddenSizes.Length}, made once per network: formatted on
+    /// every step they were garbage the GC had to chase, a few strings per layer per step.
+    /// </summary>
+    private (string Weight, string Bias)[] LinearNames(string prefix)
+    {
+        if (!_linearNames.TryGetValue(prefix, out var names))
+        {
+            names = Enumerable.Range(0, Model.HiddenSizes.Length + 1).Select(l => ($"{prefix}{l}.weight", $"{prefix}{l}.bias")).ToArray();
+            _linearNames.Add(prefix, names);
+        }
+        return names;
     }
 
     /// <summary>The parameter tensors by layout name, cut once per shard (see <see cref="View"/> and <see cref="Bind"/>).</summary>

@@ -19,6 +19,27 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition,
 {
     private const double LayerNormEps = 1e-5;
     private readonly long[] _normalized = [m.ModelDim];
+    // Every parameter name a step looks up, made once, not per step (see TorchNetwork.Linears).
+    private readonly BlockNames[] _blocks = Enumerable.Range(0, m.Layers).Select(l => new BlockNames($"blocks.{l}")).ToArray();
+    private static readonly NormNames FinalNorm = new("norm");
+    private const string HeadWeight = "head.weight", HeadBias = "head.bias";
+
+    private sealed record NormNames(string Weight, string Bias)
+    {
+        public NormNames(string prefix) : this($"{prefix}.weight", $"{prefix}.bias")
+        {
+        }
+    }
+
+    private sealed record BlockNames(NormNames Norm1, NormNames Norm2, string InWeight, string InBias, string OutWeight, string OutBias,
+        string Ff1Weight, string Ff1Bias, string Ff2Weight, string Ff2Bias)
+    {
+        public BlockNames(string b) : this(new NormNames($"{b}.norm1"), new NormNames($"{b}.norm2"),
+            $"{b}.attention.in_proj_weight", $"{b}.attention.in_proj_bias", $"{b}.attention.out_proj.weight", $"{b}.attention.out_proj.bias",
+            $"{b}.ff1.weight", $"{b}.ff1.bias", $"{b}.ff2.weight", $"{b}.ff2.bias")
+        {
+        }
+    }
 
     /// <summary>Token ids stored as floats, checked to be whole ids of the vocabulary, as int64 [count, SequenceLength].</summary>
     public override Tensor Input(float[] rows, int count, Device device)
@@ -38,31 +59,30 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition,
     {
         long batch = input.shape[0], s = Model.SequenceLength, d = Model.ModelDim;
         var x = p["embedding.token"].index_select(0, input.flatten()).view(batch, s, d) + p["embedding.position"];
-        for (var l = 0; l < Model.Layers; l++)
+        foreach (var block in _blocks)
         {
-            var block = $"blocks.{l}";
-            x = x + Attention(p, block, Norm(p, $"{block}.norm1", x));
-            var hidden = Activate(Linear(Norm(p, $"{block}.norm2", x), p[$"{block}.ff1.weight"], p[$"{block}.ff1.bias"]));
+            x = x + Attention(p, block, Norm(p, block.Norm1, x));
+            var hidden = Activate(Linear(Norm(p, block.Norm2, x), p[block.Ff1Weight], p[block.Ff1Bias]));
             // The residual stream stays float32: float32 + bfloat16 promotes to float32.
-            x = x + Linear(hidden, p[$"{block}.ff2.weight"], p[$"{block}.ff2.bias"]);
+            x = x + Linear(hidden, p[block.Ff2Weight], p[block.Ff2Bias]);
         }
-        var pooled = Norm(p, "norm", x).mean([1]);
-        return Linear(pooled, p["head.weight"], p["head.bias"]);
+        var pooled = Norm(p, FinalNorm, x).mean([1]);
+        return Linear(pooled, p[HeadWeight], p[HeadBias]);
     }
 
-    private Tensor Norm(Parameters p, string prefix, Tensor x) =>
-        F.layer_norm(Full(x), _normalized, p[$"{prefix}.weight"], p[$"{prefix}.bias"], LayerNormEps);
+    private Tensor Norm(Parameters p, NormNames names, Tensor x) =>
+        F.layer_norm(Full(x), _normalized, p[names.Weight], p[names.Bias], LayerNormEps);
 
-    private Tensor Attention(Parameters p, string block, Tensor x)
+    private Tensor Attention(Parameters p, BlockNames block, Tensor x)
     {
         long batch = x.shape[0], s = x.shape[1], d = Model.ModelDim, heads = Model.Heads, width = d / heads;
-        var qkv = Linear(x, p[$"{block}.attention.in_proj_weight"], p[$"{block}.attention.in_proj_bias"]).chunk(3, -1);
+        var qkv = Linear(x, p[block.InWeight], p[block.InBias]).chunk(3, -1);
         Tensor Split(Tensor t) => t.reshape(batch, s, heads, width).transpose(1, 2);
         var (q, k, v) = (Split(qkv[0]), Split(qkv[1]), Split(qkv[2]));
         // An explicit Scalar kept alive past the call (see TorchExecutor.Step).
         using var scale = Math.Sqrt(width).ToScalar();
         var weights = F.softmax(Full(MatMul(q, k.transpose(-2, -1)).div(scale)), -1);
         var mixed = MatMul(Low(weights), v).transpose(1, 2).reshape(batch, s, d);
-        return Linear(mixed, p[$"{block}.attention.out_proj.weight"], p[$"{block}.attention.out_proj.bias"]);
+        return Linear(mixed, p[block.OutWeight], p[block.OutBias]);
     }
 }
