@@ -49,8 +49,20 @@ public sealed class PoolOptions
     /// <summary>Partitions a router asks per hardware class before moving to the next class.</summary>
     public int PartitionProbesPerClass { get; set; } = 3;
 
-    /// <summary>A shard whose leases fail this often (expired, lost, given back, malformed) fails its job.</summary>
+    /// <summary>
+    /// A shard that devices of this many distinct owners failed (expired, given back, malformed) fails its job; so
+    /// does one that no device of an owner who has not failed it can take (Round.IsExhausted).
+    /// </summary>
     public int MaxShardFailures { get; set; } = 8;
+
+    /// <summary>
+    /// A device that gives back more than <see cref="MaxReleasesPerWindow"/> leases within <see cref="ReleaseWindow"/>
+    /// is taken out of routing for <see cref="ReleaseCooldown"/> (Rules.ReleaseLimit): giving work back costs the
+    /// device, not the jobs.
+    /// </summary>
+    public int MaxReleasesPerWindow { get; set; } = 5;
+    public TimeSpan ReleaseWindow { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan ReleaseCooldown { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Lowest audit rate a trusted device reaches.</summary>
     public double AuditFloor { get; set; } = 0.05;

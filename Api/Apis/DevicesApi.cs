@@ -33,14 +33,22 @@ public static class DevicesApi
             error = new SpecError("capabilities", "is required");
             return null;
         }
-        if (!Enum.TryParse<DeviceKind>(dto.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind))
+        // One kind by name: Enum.TryParse also took "gpu,cpu" (a combination of flags) and "1" (a number).
+        DeviceKind? kind = dto.Kind?.ToLowerInvariant() switch
         {
-            error = new SpecError("capabilities.kind", "must be 'gpu', 'cpu' or 'browser'");
+            "gpu" => DeviceKind.Gpu,
+            "cpu" => DeviceKind.Cpu,
+            "browser" => DeviceKind.Browser,
+            _ => null,
+        };
+        if (kind is null)
+        {
+            error = new SpecError("capabilities.kind", "must be one of 'gpu', 'cpu', 'browser'");
             return null;
         }
         return new DeviceCapabilities
         {
-            Kind = kind,
+            Kind = kind.Value,
             GpuName = dto.GpuName,
             VramMb = dto.VramMb ?? 0,
             Gflops = dto.Gflops,

@@ -19,18 +19,34 @@ public sealed record DeviceCapabilities
     /// <summary>The memory a shard can use: VRAM on a GPU, system memory elsewhere.</summary>
     public long WorkingMemoryMb => Kind == DeviceKind.Gpu ? VramMb : MemoryMb;
 
+    /// <summary>
+    /// The largest claims the pool accepts: generous for one machine (an H200 does ~67 TFLOP/s in fp32, the speed a
+    /// worker measures and reports; the largest GPUs hold 192 GB; large servers a few TB of RAM). Claims only bound a
+    /// device's first shard anyway: routing then uses what its shards showed (Rules.ObservedSpeed).
+    /// </summary>
+    public const double MaxGflops = 1_000_000;
+    public const long MaxMemoryMb = 16L << 20;
+    public const long MaxVramMb = 1L << 20;
+    public const int MaxSlots = 16;
+    public const int MaxCpuCores = 4096;
+    public const int MaxRuntimes = 8;
+    public const int MaxNameLength = 100;
+
     /// <summary>Problems that make this profile unusable, as (field, reason) pairs; empty when valid.</summary>
     public IReadOnlyList<SpecError> Validate()
     {
         var errors = new List<SpecError>();
-        if (!double.IsFinite(Gflops) || Gflops <= 0 || Gflops > 10_000_000)
-            errors.Add(new SpecError("capabilities.gflops", "must be a positive number of GFLOP/s"));
-        if (MemoryMb <= 0) errors.Add(new SpecError("capabilities.memoryMb", "must be positive"));
-        if (Kind == DeviceKind.Gpu && VramMb <= 0) errors.Add(new SpecError("capabilities.vramMb", "a GPU must report its VRAM"));
-        if (Runtimes is null || Runtimes.Length == 0 || Runtimes.Any(string.IsNullOrWhiteSpace))
-            errors.Add(new SpecError("capabilities.runtimes", "must name at least one runtime"));
-        if (Slots is < 1 or > 64) errors.Add(new SpecError("capabilities.slots", "must be between 1 and 64"));
-        if (CpuCores is < 1 or > 4096) errors.Add(new SpecError("capabilities.cpuCores", "must be between 1 and 4096"));
+        if (!Enum.IsDefined(Kind)) errors.Add(new SpecError("capabilities.kind", "must be one of 'gpu', 'cpu', 'browser'"));
+        if (!double.IsFinite(Gflops) || Gflops <= 0 || Gflops > MaxGflops)
+            errors.Add(new SpecError("capabilities.gflops", $"must be a positive number of GFLOP/s, at most {MaxGflops:0}"));
+        if (MemoryMb is <= 0 or > MaxMemoryMb) errors.Add(new SpecError("capabilities.memoryMb", $"must be between 1 and {MaxMemoryMb}"));
+        if (VramMb is < 0 or > MaxVramMb) errors.Add(new SpecError("capabilities.vramMb", $"must be between 0 and {MaxVramMb}"));
+        else if (Kind == DeviceKind.Gpu && VramMb == 0) errors.Add(new SpecError("capabilities.vramMb", "a GPU must report its VRAM"));
+        if (Runtimes is null || Runtimes.Length is 0 or > MaxRuntimes || Runtimes.Any(r => string.IsNullOrWhiteSpace(r) || r.Length > 32))
+            errors.Add(new SpecError("capabilities.runtimes", $"must name 1 to {MaxRuntimes} runtimes of at most 32 characters"));
+        if (Slots is < 1 or > MaxSlots) errors.Add(new SpecError("capabilities.slots", $"must be between 1 and {MaxSlots}"));
+        if (CpuCores is < 1 or > MaxCpuCores) errors.Add(new SpecError("capabilities.cpuCores", $"must be between 1 and {MaxCpuCores}"));
+        if (GpuName is { Length: > MaxNameLength }) errors.Add(new SpecError("capabilities.gpuName", $"must be at most {MaxNameLength} characters"));
         return errors;
     }
 }

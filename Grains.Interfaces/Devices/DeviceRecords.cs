@@ -31,9 +31,14 @@ public sealed record DeviceRecord
     [Id(4)] public int Expired { get; init; }
     /// <summary>Verified audits since the last invalid verdict: trust is rebuilt from zero after a cheat.</summary>
     [Id(5)] public int VerifiedSinceInvalid { get; init; }
+    /// <summary>Leases the device gave back unfinished.</summary>
+    [Id(6)] public int Released { get; init; }
 
-    /// <summary>A score in (0, 1]: confirmed work against failures, with invalid verdicts weighing five times.</summary>
-    public double Reliability => (Verified + 1.0) / (Verified + 5.0 * Invalid + Expired + 1.0 + 0.0001);
+    /// <summary>
+    /// A score in (0, 1]: confirmed work against failures, with invalid verdicts weighing five times and a lease given
+    /// back as much as one that expired (the job waited for nothing either way).
+    /// </summary>
+    public double Reliability => (Verified + 1.0) / (Verified + 5.0 * Invalid + Expired + Released + 1.0 + 0.0001);
 }
 
 /// <summary>What an owner (and the pool) sees of a device.</summary>
@@ -56,6 +61,8 @@ public sealed record DeviceView
     [Id(12)] public DeviceSpeed Speed { get; init; } = DeviceSpeed.Unobserved;
     /// <summary>The GFLOP/s routing uses: the claim until observed, then the lower of claim and observation.</summary>
     [Id(13)] public double EffectiveGflops { get; init; }
+    /// <summary>Out of routing until then, after giving back too many leases (Rules.ReleaseLimit); null when routable.</summary>
+    [Id(14)] public DateTimeOffset? CoolingDownUntil { get; init; }
 
     public bool Banned => Status == DeviceStatus.Banned;
 }

@@ -28,6 +28,10 @@ public interface IDevicePartitionGrain : IGrainWithStringKey
     [Alias("try-reserve")]
     Task<RouteDecision?> TryReserveAsync(RouteRequest request);
 
+    /// <summary>Whether any device here could take the request, busy or not (<see cref="IShardRouterGrain.AnyEligibleAsync"/>).</summary>
+    [Alias("any-eligible")]
+    Task<bool> AnyEligibleAsync(RouteRequest request);
+
     /// <summary>Gives a reserved slot back when the device refused the offer.</summary>
     [Alias("release")]
     Task ReleaseAsync(string deviceId);

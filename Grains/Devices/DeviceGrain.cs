@@ -36,6 +36,13 @@ public sealed class DeviceGrain(
     /// </summary>
     private readonly Dictionary<string, OpenLease> _openLeases = [];
 
+    /// <summary>Releases within the window (<see cref="ReleaseLimit"/>), and the end of a cool-down they triggered. Memory only, like the leases.</summary>
+    private readonly Queue<DateTimeOffset> _recentReleases = new();
+    private DateTimeOffset? _coolingUntil;
+
+    /// <summary>Whether routing may see the device: online and not cooling down after too many releases.</summary>
+    private bool Routable => S.Status == DeviceStatus.Online && _coolingUntil is null;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // After a restart, give a device that was online one full timeout to heartbeat again.
@@ -113,10 +120,26 @@ public sealed class DeviceGrain(
         await DisconnectAsync();
     }
 
+    /// <summary>
+    /// The device gives a lease back unfinished. It costs the device (<see cref="ReleaseLimit"/>): its record counts the
+    /// release, too many in a window park it out of routing for a cool-down, and its owner never gets that shard again.
+    /// </summary>
     public async Task ReleaseLeaseAsync(string leaseId)
     {
-        if (!_openLeases.Remove(leaseId, out var lease)) return;
-        if (S.Status == DeviceStatus.Online) await RefreshSlotsAsync();
+        if (string.IsNullOrEmpty(leaseId) || !_openLeases.Remove(leaseId, out var lease)) return;
+        S.Record = Slashing.LeaseReleased(S.Record);
+        await state.WriteStateAsync();
+        if (ReleaseLimit.Record(_recentReleases, time.GetUtcNow(), _options) is { } until)
+        {
+            logger.LogWarning("Device {DeviceId} gave back more than {Max} leases within {Window}; out of routing until {Until}",
+                DeviceId, _options.MaxReleasesPerWindow, _options.ReleaseWindow, until);
+            _coolingUntil = until;
+            if (S.Status == DeviceStatus.Online) await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
+        }
+        else if (Routable)
+        {
+            await RefreshSlotsAsync();
+        }
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false);
     }
 
@@ -125,11 +148,11 @@ public sealed class DeviceGrain(
     public async Task<LeaseOffer> OfferAsync(ShardAssignment assignment, ShardRef shard)
     {
         var capabilities = S.Capabilities;
-        if (S.Status != DeviceStatus.Online || capabilities is null || _openLeases.Count >= capabilities.Slots)
+        if (!Routable || capabilities is null || _openLeases.Count >= capabilities.Slots)
         {
             // The router reserved a slot on a stale entry: correct it (which gives the slot back), so that the job
             // never has to know which partition a device lives in.
-            if (S.Status == DeviceStatus.Online && capabilities is not null) await RefreshSlotsAsync();
+            if (Routable && capabilities is not null) await RefreshSlotsAsync();
             else if (capabilities is not null) await PartitionFor(S.HardwareClass).RemoveAsync(DeviceId);
             return new LeaseOffer(false, 1.0);
         }
@@ -187,7 +210,7 @@ public sealed class DeviceGrain(
     /// </summary>
     private async Task FreeSlotAsync()
     {
-        if (S.Status != DeviceStatus.Online) return;
+        if (!Routable) return;
         try
         {
             await RefreshPartitionAsync();
@@ -217,7 +240,7 @@ public sealed class DeviceGrain(
         if (S.Status == DeviceStatus.Online)
         {
             await CommandStream().OnNextAsync(new LeaseRevoked(leaseId, reason));
-            await RefreshSlotsAsync();
+            if (Routable) await RefreshSlotsAsync();
         }
     }
 
@@ -240,7 +263,7 @@ public sealed class DeviceGrain(
             return;
         }
         // An unaudited verdict moves neither reliability nor the audit rate: nothing routing sees has changed.
-        if (S.Status == DeviceStatus.Online && notice.Verdict != Verdict.Unaudited) await RefreshSlotsAsync();
+        if (Routable && notice.Verdict != Verdict.Unaudited) await RefreshSlotsAsync();
     }
 
     private async Task BanAsync()
@@ -308,15 +331,22 @@ public sealed class DeviceGrain(
             await GoOfflineAsync(LeaseEndReason.DeviceOffline);
             return;
         }
+        if (_coolingUntil is { } until)
+        {
+            if (time.GetUtcNow() < until) return;
+            _coolingUntil = null;
+            logger.LogInformation("Device {DeviceId}: release cool-down over; routable again", DeviceId);
+        }
         // Partitions hold soft state: a periodic refresh rebuilds it after a partition moves or restarts.
         await RefreshPartitionAsync();
     }
 
     /// <summary>Awaited when the device joins or changes what it can run, so that it is routable once the call returns.</summary>
-    private Task RefreshPartitionAsync() => PartitionFor(S.HardwareClass).UpsertAsync(SlotEntry());
+    /// <remarks>Nothing while cooling down: the device stays out of routing until the watchdog ends the cool-down.</remarks>
+    private Task RefreshPartitionAsync() => _coolingUntil is null ? PartitionFor(S.HardwareClass).UpsertAsync(SlotEntry()) : Task.CompletedTask;
 
     /// <summary>Busy slots and record changed while working: not worth a round trip inside a job's dispatch.</summary>
-    private Task RefreshSlotsAsync() => PartitionFor(S.HardwareClass).RefreshAsync(SlotEntry());
+    private Task RefreshSlotsAsync() => _coolingUntil is null ? PartitionFor(S.HardwareClass).RefreshAsync(SlotEntry()) : Task.CompletedTask;
 
     private DeviceSlotEntry SlotEntry()
     {
@@ -358,6 +388,7 @@ public sealed class DeviceGrain(
         LastHeartbeat = S.Status == DeviceStatus.Online ? _lastHeartbeat : null,
         BannedAt = S.BannedAt,
         Speed = S.Speed,
+        CoolingDownUntil = _coolingUntil,
         EffectiveGflops = ObservedSpeed.Effective(S.Capabilities!.Gflops, S.Speed),
     };
 }

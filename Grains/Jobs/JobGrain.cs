@@ -412,6 +412,12 @@ public sealed class JobGrain(
             if (result.Changed && S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
             await state.WriteStateAsync();
         }
+        if (result.Exhausted is { } exhausted && IsActive)
+        {
+            await FinishAsync(JobStatus.Failed,
+                $"shard {exhausted.Index} of round {Current.Number + 1} failed on {exhausted.Failures} lease(s) of {exhausted.FailedOwners.Count} contributor(s); no device of another contributor could run it");
+            return;
+        }
         // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
         if (result.BudgetShort && !Current.AnyOpenLease)
         {
@@ -440,7 +446,7 @@ public sealed class JobGrain(
     {
         if (!Round.IsExhausted(shard, _options) || !IsActive) return false;
         await FinishAsync(JobStatus.Failed,
-            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases (last: {lastReason.ToLowerInvariant()}); no device could run it");
+            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwners.Count} contributors (last: {lastReason.ToLowerInvariant()}); no device could run it");
         return true;
     }
 

@@ -72,8 +72,13 @@ public sealed class ShardState
     [Id(6)] public List<LeaseState> Leases { get; set; } = [];
     /// <summary>Devices that failed this shard (expired, lost, disputed): it goes to someone else.</summary>
     [Id(7)] public HashSet<string> ExcludedDevices { get; set; } = [];
-    /// <summary>Leases of this shard that ended without a usable result (expired, lost, given back, malformed).</summary>
+    /// <summary>Leases of this shard that ended without a usable result (expired, given back, malformed).</summary>
     [Id(8)] public int Failures { get; set; }
+    /// <summary>
+    /// Owners one of whose devices failed this shard (expired, gave it back, malformed result): none of their devices
+    /// gets it again, and the shard is exhausted by distinct owners, never by one owner's many devices.
+    /// </summary>
+    [Id(9)] public HashSet<string> FailedOwners { get; set; } = [];
 
     /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
     public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);

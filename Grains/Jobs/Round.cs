@@ -90,12 +90,19 @@ public sealed class Round
         return expired;
     }
 
-    /// <summary>A shard whose leases failed this often will not succeed on another device.</summary>
-    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.Failures >= options.MaxShardFailures;
+    /// <summary>
+    /// A shard that devices of this many distinct owners failed will not succeed elsewhere (<see cref="PoolOptions.MaxShardFailures"/>).
+    /// Counted by owner: one contributor's devices giving every shard back count once, so they cannot fail a job.
+    /// The other way a shard is exhausted: no online device of an owner that has not failed it can run it
+    /// (the dispatcher asks the router, <c>IShardRouterGrain.AnyEligibleAsync</c>).
+    /// </summary>
+    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.FailedOwners.Count >= options.MaxShardFailures;
 
     /// <summary>
-    /// Every device that could take the shard has failed it once: lift the exclusions and let them try again,
-    /// rather than wait forever. Failures stay counted, so a shard that fails everywhere still fails its job.
+    /// Nobody could take the shard: lift the device exclusions (devices that went away or disputed it) and let them
+    /// try again rather than wait forever. The owners that failed it stay excluded (<see cref="ShardState.FailedOwners"/>,
+    /// <see cref="Exclusions"/>): lifting them is what let two devices that give every lease back fail a job while
+    /// honest devices were busy.
     /// </summary>
     public static bool TryLiftExclusions(ShardState shard)
     {
@@ -139,15 +146,16 @@ public sealed class Round
     public static IEnumerable<LeaseState> Delivered(ShardState shard) => shard.Leases.Where(l => l.Status == LeaseStatus.Delivered);
 
     /// <summary>
-    /// What the next lease of this shard must avoid: devices that failed it, those already on it, and the owners of
-    /// those already on it (an audit must come from another owner); an audit prefers the first device's class.
+    /// What the next lease of this shard must avoid: devices that failed it, those already on it, the owners of those
+    /// already on it (an audit must come from another owner) and the owners that failed it; an audit prefers the first
+    /// device's class.
     /// </summary>
     public static (string[] Devices, string[] Owners, string? PreferredClass) Exclusions(ShardState shard, IReadOnlyCollection<string> refused)
     {
         var active = shard.Active.ToList();
         return (
             [.. shard.ExcludedDevices, .. refused, .. active.Select(l => l.DeviceId)],
-            active.Select(l => l.OwnerAccountId).Distinct().ToArray(),
+            active.Select(l => l.OwnerAccountId).Concat(shard.FailedOwners).Distinct().ToArray(),
             active.FirstOrDefault()?.HardwareClass);
     }
 
@@ -159,7 +167,9 @@ public sealed class Round
     {
         lease.Status = LeaseStatus.Lost;
         shard.ExcludedDevices.Add(lease.DeviceId);
-        if (countsAsFailure) shard.Failures++;
+        if (!countsAsFailure) return;
+        shard.Failures++;
+        shard.FailedOwners.Add(lease.OwnerAccountId);
     }
 
     private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)

@@ -21,7 +21,8 @@ public sealed record DispatchJob(
 /// <summary>How a dispatch pass ended.</summary>
 /// <param name="Changed">A lease was added or a shard's exclusions were lifted: the round must be persisted.</param>
 /// <param name="BudgetShort">The escrow could not hold back the price of another lease.</param>
-public sealed record DispatchResult(bool Changed, bool BudgetShort);
+/// <param name="Exhausted">A shard that owners failed and no other online device can take (<see cref="Round.IsExhausted"/>): the job fails.</param>
+public sealed record DispatchResult(bool Changed, bool BudgetShort, ShardState? Exhausted = null);
 
 /// <summary>
 /// Leases a round's shards to devices, as far as devices and budget allow: asks the router, offers the assignment
@@ -51,6 +52,8 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         PoolFull,
         /// <summary>The escrow cannot hold back the price of another lease.</summary>
         BudgetShort,
+        /// <summary>Owners failed it and no online device of anyone else could ever take it.</summary>
+        Exhausted,
     }
 
     /// <summary>
@@ -73,6 +76,8 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             var shards = Enumerable.Range(0, Math.Min(wave, waiting.Count)).Select(_ => waiting.Dequeue()).ToList();
             var waveOutcomes = await Task.WhenAll(shards.Select(s => LeaseShardAsync(job, round, s, canReserveAnotherLease)));
             outcomes.AddRange(waveOutcomes);
+            var exhausted = waveOutcomes.Select((o, i) => (o, i)).Where(x => x.o == ShardOutcome.Exhausted).Select(x => shards[x.i]).FirstOrDefault();
+            if (exhausted is not null) return new DispatchResult(outcomes.Contains(ShardOutcome.Leased), false, exhausted);
             if (!probe || waveOutcomes.Any(o => o is ShardOutcome.BudgetShort or ShardOutcome.PoolFull)) break;
             wave = Math.Min(wave * 2, MaxShardsInFlight);
         }
@@ -104,6 +109,12 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             {
                 if (outcome == ShardOutcome.Leased) return outcome;
                 if (refused.Count == 0 && Round.TryLiftExclusions(shard)) return ShardOutcome.Changed;
+                // Owners that failed it stay excluded: if nobody else could ever take it, waiting would be forever.
+                if (refused.Count == 0 && shard.FailedOwners.Count > 0
+                    && !await grains.GetGrain<IShardRouterGrain>(0).AnyEligibleAsync(Request(job, shard, refused)))
+                {
+                    return ShardOutcome.Exhausted;
+                }
                 return unconstrained ? ShardOutcome.PoolFull : ShardOutcome.NotNow;
             }
             if (leased == true) outcome = ShardOutcome.Leased;
@@ -111,12 +122,12 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         return outcome;
     }
 
-    /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when the chosen one refused.</summary>
-    private async Task<bool?> TryLeaseAsync(DispatchJob job, Round round, ShardState shard, HashSet<string> refused)
+    /// <summary>What the next lease of the shard asks the router for: the job's requirement less the shard's exclusions.</summary>
+    private RouteRequest Request(DispatchJob job, ShardState shard, HashSet<string> refused)
     {
         var (excludedDevices, excludedOwners, primaryClass) = Round.Exclusions(shard, refused);
         var (preferredClass, requiredClass) = Rules.Routing.AuditClass(job.Spec.Precision, primaryClass);
-        var request = new RouteRequest
+        return new RouteRequest
         {
             Requirement = job.Plan.Requirement,
             MaxDuration = options.MaxLeaseDuration,
@@ -127,7 +138,12 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             AuditableClassOnly = Rules.Routing.NeedsAuditableClass(job.Spec.Precision, primaryClass),
             InputBlobIds = job.InputBlobIds,
         };
-        var decision = await grains.GetGrain<IShardRouterGrain>(0).RouteAsync(request);
+    }
+
+    /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when the chosen one refused.</summary>
+    private async Task<bool?> TryLeaseAsync(DispatchJob job, Round round, ShardState shard, HashSet<string> refused)
+    {
+        var decision = await grains.GetGrain<IShardRouterGrain>(0).RouteAsync(Request(job, shard, refused));
         if (decision is null) return null;
 
         var shardRef = round.RefOf(job.JobId, shard);

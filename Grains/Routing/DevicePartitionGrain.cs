@@ -65,6 +65,12 @@ public sealed class DevicePartitionGrain(IOptions<PoolOptions> options, [FromKey
         return new RouteDecision(entry.DeviceId, entry.OwnerAccountId, hardwareClass, chosen.ExpectedSeconds);
     }
 
+    public async Task<bool> AnyEligibleAsync(RouteRequest request)
+    {
+        await DropStaleAsync();
+        return _devices.Values.Any(d => Rules.Routing.IsEligible(d.Entry, request, _options));
+    }
+
     public Task ReleaseAsync(string deviceId)
     {
         if (_devices.TryGetValue(deviceId, out var d) && d.Entry.BusySlots > 0)

@@ -33,6 +33,20 @@ public sealed class ShardRouterGrain(IOptions<PoolOptions> options) : Grain, ISh
         return decision;
     }
 
+    public async Task<bool> AnyEligibleAsync(RouteRequest request)
+    {
+        // The failure path only: a fresh snapshot and every partition of every capable class.
+        _snapshot = await Directory().GetSnapshotAsync();
+        foreach (var partitions in OrderedClasses(_snapshot, request))
+        {
+            foreach (var partition in partitions)
+            {
+                if (await GrainFactory.GetGrain<IDevicePartitionGrain>(partition.PartitionKey).AnyEligibleAsync(request)) return true;
+            }
+        }
+        return false;
+    }
+
     private async Task<RouteDecision?> TryRouteAsync(PoolSnapshot snapshot, RouteRequest request)
     {
         foreach (var partitions in OrderedClasses(snapshot, request))

@@ -69,6 +69,14 @@ public static class Routing
         return best is { } b ? (b.Device, b.ExpectedSeconds) : null;
     }
 
+    /// <summary>
+    /// Whether a device could ever take the request, busy or not: capable, able to finish within the lease limit, not
+    /// excluded, its owner not excluded.
+    /// </summary>
+    public static bool IsEligible(DeviceSlotEntry entry, RouteRequest request, PoolOptions options) =>
+        CanFinishWithinLease(request.Requirement.Flops, entry.Gflops, entry.Slots, request.MaxDuration, options)
+        && IsCandidate(entry with { BusySlots = 0 }, request);
+
     // Array.IndexOf rather than LINQ here and below: this runs for every device of a partition on every decision,
     // and delegates or boxed enumerators per device made a decision allocate ~120 B per device scanned.
     public static bool IsCandidate(DeviceSlotEntry entry, RouteRequest request) =>

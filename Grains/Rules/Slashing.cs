@@ -36,6 +36,9 @@ public static class Slashing
     public static DeviceRecord LeasesLost(DeviceRecord record, int leases) =>
         leases <= 0 ? record : record with { Expired = record.Expired + leases };
 
+    /// <summary>The device's record after it gave a lease back unfinished.</summary>
+    public static DeviceRecord LeaseReleased(DeviceRecord record) => record with { Released = record.Released + 1 };
+
     /// <summary>What a verdict, already applied to <paramref name="after"/>, costs the device.</summary>
     public static SlashingEffects Consequences(string deviceId, DeviceRecord after, Verdict verdict, bool banned, PoolOptions options)
     {

@@ -85,14 +85,40 @@ public sealed class RoundTests
     }
 
     [Fact]
-    public void A_shard_is_exhausted_after_the_configured_failures()
+    public void A_shard_is_exhausted_by_failures_of_distinct_owners_not_by_one_owners_many_devices()
     {
         var options = new PoolOptions { MaxShardFailures = 2 };
-        var shard = new ShardState { Failures = 1 };
+        var round = Round.Start(0, shards: 1);
+        var shard = round.Shards[0];
+        foreach (var device in new[] { "grief-1", "grief-2", "grief-3" })
+        {
+            round.AddLease(shard, Lease($"l-{device}", device, owner: "griefer"), "k", 0, "salt");
+            round.TryLose($"l-{device}", device, Round.CountsAsShardFailure(LeaseEndReason.Released, malformed: false), out _);
+        }
 
+        Assert.Equal(3, shard.Failures);
         Assert.False(Round.IsExhausted(shard, options));
-        shard.Failures++;
+        round.AddLease(shard, Lease("l-b", "dev-b", owner: "bob"), "k", 0, "salt");
+        round.TryLose("l-b", "dev-b", Round.CountsAsShardFailure(LeaseEndReason.Expired, malformed: false), out _);
         Assert.True(Round.IsExhausted(shard, options));
+    }
+
+    [Fact]
+    public void An_owner_that_failed_a_shard_stays_excluded_from_it_when_device_exclusions_are_lifted()
+    {
+        var round = Round.Start(0, shards: 1);
+        var shard = round.Shards[0];
+        round.AddLease(shard, Lease("g", "grief-1", owner: "griefer"), "k", 0, "salt");
+        round.TryLose("g", "grief-1", Round.CountsAsShardFailure(LeaseEndReason.Released, malformed: false), out _);
+        round.AddLease(shard, Lease("o", "dev-c", owner: "carol"), "k", 0, "salt");
+        round.TryLose("o", "dev-c", Round.CountsAsShardFailure(LeaseEndReason.DeviceOffline, malformed: false), out _);
+
+        Assert.True(Round.TryLiftExclusions(shard));
+
+        var (devices, owners, _) = Round.Exclusions(shard, []);
+        Assert.Empty(devices);
+        // The device that went offline may come back; the owner that gave the shard back may not, with any device.
+        Assert.Equal(["griefer"], owners);
     }
 
     [Fact]
