@@ -110,7 +110,8 @@ public sealed class MainJob(LocalPool pool, IGrainFactory grains, TextWriter con
         {
             var job = await client.JobAsync(jobId);
             var p = job.Progress;
-            var loss = job.Metrics.Loss.Length > 0 ? $" · loss {job.Metrics.Loss[^1]:F4}" : "";
+            var measured = job.Metrics.VerifiedLosses;
+            var loss = measured.Length > 0 ? $" · loss {measured[^1]:F4}" : "";
             var line = $"  {job.State,-9} round {p.Round}/{p.Rounds} · shards {p.ShardsDone}/{p.ShardsTotal} done, {p.ShardsVerified} verified{loss}"
                 + (job.DevicesCaught.Length > 0 ? $" · caught {job.DevicesCaught.Length}" : "");
             if (line != last) console.WriteLine(line);

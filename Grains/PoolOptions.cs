@@ -56,6 +56,18 @@ public sealed class PoolOptions
     public int MaxShardFailures { get; set; } = 8;
 
     /// <summary>
+    /// Failures of one shard by one owner's devices after which none of that owner's devices gets it again. Two, not
+    /// one: an Api restart makes honest workers give back the shards whose inputs they could not fetch, once.
+    /// </summary>
+    public int MaxShardFailuresPerOwner { get; set; } = 2;
+
+    /// <summary>
+    /// How long a shard that owners failed waits for a device of another owner before it fails its job (Round.NobodyLeft):
+    /// long enough that an Api restart or a network blip, which takes every device offline for seconds, fails nothing.
+    /// </summary>
+    public TimeSpan NoEligibleDeviceGrace { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// A device that gives back more than <see cref="MaxReleasesPerWindow"/> leases within <see cref="ReleaseWindow"/>
     /// is taken out of routing for <see cref="ReleaseCooldown"/> (Rules.ReleaseLimit): giving work back costs the
     /// device, not the jobs.

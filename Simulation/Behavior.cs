@@ -19,4 +19,8 @@ public enum Behavior
     Sleeper,
     /// <summary>Wrong with probability <see cref="SimulatedDevice.CheatProbability"/> (seeded by <see cref="SimulatedDevice.Seed"/>).</summary>
     Sometimes,
+    /// <summary>Computes honestly but reports a training loss of 1e30, to write the client's metrics.</summary>
+    FakeLoss,
+    /// <summary>Computes honestly but reports −1 samples.</summary>
+    FakeSamples,
 }

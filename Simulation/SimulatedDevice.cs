@@ -210,6 +210,8 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
         var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
         var honest = ReferenceExecutor.Execute(spec, shard, await WeightsAsync(assignment), data);
         if (behavior == Behavior.Lazy) return honest with { Values = new float[honest.Values.Length] };
+        if (behavior == Behavior.FakeLoss) return honest with { Loss = 1e30 };
+        if (behavior == Behavior.FakeSamples) return honest with { Samples = -1 };
         // Wrong values of the honest ones' size: unaudited wrong deltas must degrade a model, not overflow it.
         if (cheat) return honest with { Values = honest.Values.Select((v, i) => _wrongScale * (-v + 0.01f * ((i % 7) - 3))).ToArray() };
         // Honest devices differ in the last bits (other BLAS, other thread count): well inside tolerance.

@@ -56,7 +56,7 @@ public sealed class JobEventStream(IJobGrain job, JsonSerializerOptions json)
         if (previous is null || previous.Progress != current.Progress || previous.Status != current.Status)
             yield return ("progress", new { state = response.State, progress = response.Progress, spentHu = response.SpentHu });
         for (var round = previous?.RoundLosses.Length ?? 0; round < current.RoundLosses.Length; round++)
-            yield return ("round", new { round = round + 1, loss = current.RoundLosses[round] });
+            yield return ("round", new { round = round + 1, loss = double.IsFinite(current.RoundLosses[round]) ? current.RoundLosses[round] : (double?)null });
         foreach (var device in current.DevicesCaught.Except(previous?.DevicesCaught ?? []))
             yield return ("caught", new { deviceId = device });
         if (current.IsFinished)

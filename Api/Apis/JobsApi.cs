@@ -15,7 +15,13 @@ public sealed record EstimateResponse(decimal Hu, decimal Eur, int Shards, doubl
 public sealed record EstimateBreakdown(decimal WorkHu, decimal AuditHu, decimal FeeHu, decimal ShardPriceHu, decimal EurPerHu);
 public sealed record SubmitJobResponse(string JobId, EstimateResponse Estimate);
 public sealed record JobProgressResponse(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
-public sealed record JobMetrics(double[] Loss);
+/// <summary>Loss: each finished round's training loss over its verified shards; null for a round none of whose shards was audited.</summary>
+public sealed record JobMetrics(double?[] Loss)
+{
+    /// <summary>The rounds' losses that were measured, in round order (rounds without a verified shard left out).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double[] VerifiedLosses => Loss.OfType<double>().ToArray();
+}
 public sealed record JobResponse(
     string JobId, string Kind, string State, JobProgressResponse Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
     JobMetrics Metrics, string[] DevicesCaught, string? FailureReason, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt,
@@ -160,6 +166,6 @@ public static class JobsApi
         job.JobId, job.Spec.Kind.ToString().ToLowerInvariant(), StateOf(job.Status),
         new JobProgressResponse(job.Progress.ShardsTotal, job.Progress.ShardsDone, job.Progress.ShardsVerified, job.Progress.Round, job.Progress.Rounds),
         MicroHu.ToHu(job.EscrowMicroHu), MicroHu.ToHu(job.SpentMicroHu), MicroHu.ToHu(job.RefundedMicroHu),
-        new JobMetrics(job.RoundLosses), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
+        new JobMetrics(job.RoundLosses.Select(l => double.IsFinite(l) ? l : (double?)null).ToArray()), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
         MicroHu.ToHu(job.Estimate.TotalMicroHu), job.IsFinished ? MicroHu.ToHu(job.SpentMicroHu) : null);
 }

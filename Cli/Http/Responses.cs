@@ -17,7 +17,8 @@ public sealed record Submitted(string JobId, Estimate Estimate);
 
 public sealed record JobProgress(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
 
-public sealed record JobMetrics(double[]? Loss);
+/// <summary>Each round's loss over its verified shards; null for a round with none.</summary>
+public sealed record JobMetrics(double?[]? Loss);
 
 public sealed record Job(
     string JobId, string Kind, string State, JobProgress Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
@@ -28,7 +29,8 @@ public sealed record Job(
 
     public bool IsFinished => State is Completed or "failed" or "cancelled";
 
-    public double[] Losses => Metrics?.Loss ?? [];
+    /// <summary>The rounds' losses that were measured on verified shards, in round order (rounds without one are left out).</summary>
+    public double[] Losses => Metrics?.Loss?.OfType<double>().ToArray() ?? [];
 
     public string[] Caught => DevicesCaught ?? [];
 }
@@ -47,8 +49,8 @@ public sealed record PoolOverview(
 /// <summary>The "progress" event of GET /v1/jobs/{id}/events.</summary>
 public sealed record ProgressEvent(string State, JobProgress Progress, decimal SpentHu);
 
-/// <summary>The "round" event: a finished round's mean training loss.</summary>
-public sealed record RoundEvent(int Round, double Loss);
+/// <summary>The "round" event: a finished round's mean training loss over its verified shards (null: none verified).</summary>
+public sealed record RoundEvent(int Round, double? Loss);
 
 /// <summary>The "caught" event: a device whose result verification outvoted.</summary>
 public sealed record CaughtEvent(string DeviceId);

@@ -60,8 +60,8 @@ public sealed class ProgressDisplay
             case "progress":
                 _last = Read<ProgressEvent>(e) ?? _last;
                 break;
-            case "round" when Read<RoundEvent>(e) is { } round:
-                _losses[round.Round] = round.Loss;
+            case "round" when Read<RoundEvent>(e) is { Loss: { } loss } round:
+                _losses[round.Round] = loss;
                 break;
             case "caught" when Read<CaughtEvent>(e) is { } caught:
                 _caught.Add(caught.DeviceId);

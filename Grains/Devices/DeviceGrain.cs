@@ -157,7 +157,8 @@ public sealed class DeviceGrain(
             return new LeaseOffer(false, 1.0);
         }
         var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
-        _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes, time.GetUtcNow(), assignment.Shard.Flops);
+        _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes, time.GetUtcNow(), assignment.Shard.Flops,
+            assignment.Spec.Kind, ResultIntegrity.ExpectedSamples(assignment.Spec.Kind, assignment.Shard));
         await CommandStream().OnNextAsync(assignment);
         // No refresh: the router reserved this slot in the partition already (row 1 counted one refresh per offer).
         return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));
@@ -172,14 +173,13 @@ public sealed class DeviceGrain(
         // The edge checked the bytes (size, finite values) before storing them; the size is checked again here because
         // the lease, not the edge, is what defines it.
         var expectedBytes = (long)lease.ExpectedValues * sizeof(float) + lease.ExpectedBytes;
-        var wellFormed = result.Result.Bytes == expectedBytes;
+        var problem = result.Result.Bytes != expectedBytes
+            ? $"{result.Result.Bytes} bytes where the shard's output takes {expectedBytes}"
+            : ResultIntegrity.Problem(lease.Kind, lease.ExpectedSamples, result.Result.Loss, result.Result.Samples);
         // Before the slot is freed, so that the partition's refresh carries the new speed.
-        if (wellFormed) ObserveSpeed(lease);
+        if (problem is null) ObserveSpeed(lease);
         await FreeSlotAsync();
-        if (!wellFormed)
-        {
-            return await LoseAsMalformedAsync(result.LeaseId, lease, $"{result.Result.Bytes} bytes where the shard's output takes {expectedBytes}");
-        }
+        if (problem is not null) return await LoseAsMalformedAsync(result.LeaseId, lease, problem);
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).DeliverResultAsync(result.LeaseId, DeviceId, result.Result);
         return ResultReceipt.Accepted;
     }

@@ -1,3 +1,4 @@
+using Huginn.Workloads;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 
@@ -61,4 +62,6 @@ public sealed record OpenLease(
     [property: Id(2)] int ExpectedValues,
     [property: Id(3)] int ExpectedBytes,
     [property: Id(4)] DateTimeOffset OfferedAt,
-    [property: Id(5)] long Flops);
+    [property: Id(5)] long Flops,
+    [property: Id(6)] WorkloadKind Kind,
+    [property: Id(7)] long ExpectedSamples);

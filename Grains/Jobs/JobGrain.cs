@@ -229,7 +229,7 @@ public sealed class JobGrain(
                 continue;
             }
             SettleLease(shard, lease, Verdict.Unaudited);
-            Accept(shard, result.Result);
+            Accept(shard, result.Result, verified: false);
         }
 
         // Each audited shard has its own verification grain: ask them side by side, each shard's results in order.
@@ -280,7 +280,7 @@ public sealed class JobGrain(
                 }
                 await EndLeasesAsync(Round.EndSurplus(shard), LeaseEndReason.NotNeeded);
                 S.ShardsVerified++;
-                Accept(shard, decision.Accepted!);
+                Accept(shard, decision.Accepted!, verified: true);
                 await VerificationOf(shard).ClearAsync();
                 return;
 
@@ -310,9 +310,11 @@ public sealed class JobGrain(
 
     /// <summary>
     /// Folds an accepted result into the round: its reference into the state, and for training its delta into the
-    /// round's sum (streamed from the blob store on the thread pool, not on this turn).
+    /// round's sum (streamed from the blob store on the thread pool, not on this turn). The round's loss comes from
+    /// <paramref name="verified"/> results only: an unaudited result's loss is the device's word, and a device that
+    /// computes honestly but reports any finite loss would otherwise write the client's metrics.
     /// </summary>
-    private void Accept(ShardState shard, ResultRef result)
+    private void Accept(ShardState shard, ResultRef result, bool verified)
     {
         Round.Accept(shard);
         S.ShardsDone++;
@@ -320,8 +322,11 @@ public sealed class JobGrain(
         {
             var samples = Plan.Shard(Current.Number, shard.Index).SampleCount;
             Aggregator.Add(result, samples);
-            S.RoundSamples += samples;
-            S.RoundLossSum += result.Loss * samples;
+            if (verified)
+            {
+                S.RoundSamples += samples;
+                S.RoundLossSum += result.Loss * samples;
+            }
         }
         S.RoundResults[shard.Index] = result;
     }
@@ -370,8 +375,9 @@ public sealed class JobGrain(
             // The checkpoint: the next round starts from these weights, and they stay while the job holds them.
             await blobs.AddReferenceAsync(next, BlobHolders.Job(JobId));
             S.WeightsBlobId = next;
-            S.RoundLosses.Add(S.RoundLossSum / Math.Max(1, S.RoundSamples));
-            logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5}", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
+            // NaN when no shard of the round was verified: the metrics then say null, not a device's unchecked word.
+            S.RoundLosses.Add(S.RoundSamples == 0 ? double.NaN : S.RoundLossSum / S.RoundSamples);
+            logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5} (verified shards)", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
         }
         if (Current.Number + 1 < S.Rounds)
         {
@@ -415,7 +421,7 @@ public sealed class JobGrain(
         if (result.Exhausted is { } exhausted && IsActive)
         {
             await FinishAsync(JobStatus.Failed,
-                $"shard {exhausted.Index} of round {Current.Number + 1} failed on {exhausted.Failures} lease(s) of {exhausted.FailedOwners.Count} contributor(s); no device of another contributor could run it");
+                $"shard {exhausted.Index} of round {Current.Number + 1} failed on {exhausted.Failures} lease(s) of {exhausted.FailedOwnerCount} contributor(s); no device of another contributor could run it");
             return;
         }
         // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
@@ -446,7 +452,7 @@ public sealed class JobGrain(
     {
         if (!Round.IsExhausted(shard, _options) || !IsActive) return false;
         await FinishAsync(JobStatus.Failed,
-            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwners.Count} contributors (last: {lastReason.ToLowerInvariant()}); no device could run it");
+            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwnerCount} contributors (last: {lastReason.ToLowerInvariant()}); no device could run it");
         return true;
     }
 

@@ -20,8 +20,10 @@ public sealed class JobState
     // Id 9 held the round number and Id 15 the round's shards: both are in Current (a Round) now. Do not reuse 9 or 15.
     // Ids 10 and 11 held the round's weights and Σ samples·delta inline: model-sized, so they live in the blob store
     // (WeightsBlobId) and in the round's aggregator (RoundAggregator) now. Do not reuse 10 or 11.
+    /// <summary>Samples and sample-weighted loss of the current round's verified results (Accept).</summary>
     [Id(12)] public long RoundSamples { get; set; }
     [Id(13)] public double RoundLossSum { get; set; }
+    /// <summary>Each finished round's loss over its verified shards; NaN for a round none of whose shards was audited.</summary>
     [Id(14)] public List<double> RoundLosses { get; set; } = [];
     // Id 16 held accepted infer and prep outputs inline; they are blobs named in RoundResults now. Do not reuse 16.
     [Id(17)] public int ShardsDone { get; set; }
@@ -75,10 +77,16 @@ public sealed class ShardState
     /// <summary>Leases of this shard that ended without a usable result (expired, given back, malformed).</summary>
     [Id(8)] public int Failures { get; set; }
     /// <summary>
-    /// Owners one of whose devices failed this shard (expired, gave it back, malformed result): none of their devices
-    /// gets it again, and the shard is exhausted by distinct owners, never by one owner's many devices.
+    /// Failures of this shard by owner (a device of theirs let it expire, gave it back or sent a malformed result). An
+    /// owner at <see cref="PoolOptions.MaxShardFailuresPerOwner"/> gets it on none of their devices again, and the shard
+    /// is exhausted by distinct owners, never by one owner's many devices (Round).
     /// </summary>
-    [Id(9)] public HashSet<string> FailedOwners { get; set; } = [];
+    [Id(9)] public Dictionary<string, int> OwnerFailures { get; set; } = [];
+
+    /// <summary>Owners one of whose devices failed this shard.</summary>
+    public int FailedOwnerCount => OwnerFailures.Count;
+    /// <summary>Since when no online device of an owner that has not failed the shard could take it; null while one could.</summary>
+    [Id(10)] public DateTimeOffset? NoEligibleSince { get; set; }
 
     /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
     public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);

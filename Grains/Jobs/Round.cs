@@ -96,11 +96,32 @@ public sealed class Round
     /// The other way a shard is exhausted: no online device of an owner that has not failed it can run it
     /// (the dispatcher asks the router, <c>IShardRouterGrain.AnyEligibleAsync</c>).
     /// </summary>
-    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.FailedOwners.Count >= options.MaxShardFailures;
+    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.FailedOwnerCount >= options.MaxShardFailures;
+
+    /// <summary>Owners whose devices failed the shard <see cref="PoolOptions.MaxShardFailuresPerOwner"/> times: none of their devices gets it again.</summary>
+    public static IEnumerable<string> ExcludedOwners(ShardState shard, PoolOptions options) =>
+        shard.OwnerFailures.Where(o => o.Value >= options.MaxShardFailuresPerOwner).Select(o => o.Key);
+
+    /// <summary>
+    /// Whether a shard that owners failed has nobody left: no online device of another owner could take it (busy or not,
+    /// <paramref name="anyEligible"/>), and that has lasted <see cref="PoolOptions.NoEligibleDeviceGrace"/>. The grace
+    /// keeps a pool-wide blip (every device offline for seconds while an Api restarts) from failing jobs; a shard that
+    /// fails on every device online still fails within it, with the real reason.
+    /// </summary>
+    public static bool NobodyLeft(ShardState shard, bool anyEligible, DateTimeOffset now, PoolOptions options)
+    {
+        if (anyEligible)
+        {
+            shard.NoEligibleSince = null;
+            return false;
+        }
+        shard.NoEligibleSince ??= now;
+        return now - shard.NoEligibleSince.Value >= options.NoEligibleDeviceGrace;
+    }
 
     /// <summary>
     /// Nobody could take the shard: lift the device exclusions (devices that went away or disputed it) and let them
-    /// try again rather than wait forever. The owners that failed it stay excluded (<see cref="ShardState.FailedOwners"/>,
+    /// try again rather than wait forever. The owners that failed it too often stay excluded (<see cref="ExcludedOwners"/>,
     /// <see cref="Exclusions"/>): lifting them is what let two devices that give every lease back fail a job while
     /// honest devices were busy.
     /// </summary>
@@ -147,15 +168,15 @@ public sealed class Round
 
     /// <summary>
     /// What the next lease of this shard must avoid: devices that failed it, those already on it, the owners of those
-    /// already on it (an audit must come from another owner) and the owners that failed it; an audit prefers the first
-    /// device's class.
+    /// already on it (an audit must come from another owner) and the owners that failed it too often
+    /// (<see cref="ExcludedOwners"/>); an audit prefers the first device's class.
     /// </summary>
-    public static (string[] Devices, string[] Owners, string? PreferredClass) Exclusions(ShardState shard, IReadOnlyCollection<string> refused)
+    public static (string[] Devices, string[] Owners, string? PreferredClass) Exclusions(ShardState shard, IReadOnlyCollection<string> refused, PoolOptions options)
     {
         var active = shard.Active.ToList();
         return (
             [.. shard.ExcludedDevices, .. refused, .. active.Select(l => l.DeviceId)],
-            active.Select(l => l.OwnerAccountId).Concat(shard.FailedOwners).Distinct().ToArray(),
+            active.Select(l => l.OwnerAccountId).Concat(ExcludedOwners(shard, options)).Distinct().ToArray(),
             active.FirstOrDefault()?.HardwareClass);
     }
 
@@ -169,7 +190,7 @@ public sealed class Round
         shard.ExcludedDevices.Add(lease.DeviceId);
         if (!countsAsFailure) return;
         shard.Failures++;
-        shard.FailedOwners.Add(lease.OwnerAccountId);
+        shard.OwnerFailures[lease.OwnerAccountId] = shard.OwnerFailures.GetValueOrDefault(lease.OwnerAccountId) + 1;
     }
 
     private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)

@@ -110,10 +110,10 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
                 if (outcome == ShardOutcome.Leased) return outcome;
                 if (refused.Count == 0 && Round.TryLiftExclusions(shard)) return ShardOutcome.Changed;
                 // Owners that failed it stay excluded: if nobody else could ever take it, waiting would be forever.
-                if (refused.Count == 0 && shard.FailedOwners.Count > 0
-                    && !await grains.GetGrain<IShardRouterGrain>(0).AnyEligibleAsync(Request(job, shard, refused)))
+                if (refused.Count == 0 && Round.ExcludedOwners(shard, options).Any())
                 {
-                    return ShardOutcome.Exhausted;
+                    var anyEligible = await grains.GetGrain<IShardRouterGrain>(0).AnyEligibleAsync(Request(job, shard, refused));
+                    if (Round.NobodyLeft(shard, anyEligible, time.GetUtcNow(), options)) return ShardOutcome.Exhausted;
                 }
                 return unconstrained ? ShardOutcome.PoolFull : ShardOutcome.NotNow;
             }
@@ -125,7 +125,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
     /// <summary>What the next lease of the shard asks the router for: the job's requirement less the shard's exclusions.</summary>
     private RouteRequest Request(DispatchJob job, ShardState shard, HashSet<string> refused)
     {
-        var (excludedDevices, excludedOwners, primaryClass) = Round.Exclusions(shard, refused);
+        var (excludedDevices, excludedOwners, primaryClass) = Round.Exclusions(shard, refused, options);
         var (preferredClass, requiredClass) = Rules.Routing.AuditClass(job.Spec.Precision, primaryClass);
         return new RouteRequest
         {

@@ -69,7 +69,7 @@ public static class Verification
 
     /// <summary>Whether two gathered results agree, and how far apart they are (0 or 1 for prep).</summary>
     public static (bool Agree, double Distance) Agree(VerificationEntry a, VerificationEntry b, Func<VerificationEntry, VerificationEntry, double> distance) =>
-        Agree(a.Kind, a.Result.Samples, b.Result.Samples,
+        Agree(a.Kind, a.Result.Samples, b.Result.Samples, a.Result.Loss, b.Result.Loss,
             sameBytes: () => a.Result.BlobId == b.Result.BlobId,
             distance: () => distance(a, b),
             Math.Min(a.Tolerance, b.Tolerance));
@@ -79,7 +79,7 @@ public static class Verification
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        return Agree(kind, a.Samples, b.Samples,
+        return Agree(kind, a.Samples, b.Samples, a.Loss, b.Loss,
             sameBytes: () => Digest.Sha256Hex(a.Bytes) == Digest.Sha256Hex(b.Bytes),
             distance: () => TensorComparison.RelativeL2(a.Values, b.Values),
             tolerance);
@@ -87,12 +87,16 @@ public static class Verification
 
     /// <summary>
     /// The one agreement test. Two results over different sample counts did not run the same shard, however close
-    /// their numbers. Prep results agree when their bytes are the same (compared by digest, which for blobs is their
-    /// id: computed by the store, never taken from a device). Tensors agree within the tolerance.
+    /// their numbers; two whose losses differ beyond the tolerance (<see cref="ResultIntegrity.LossesAgree"/>) do not
+    /// report the same run, so a right tensor cannot carry a made-up loss into the client's metrics. Prep results
+    /// agree when their bytes are the same (compared by digest, which for blobs is their id: computed by the store,
+    /// never taken from a device). Tensors agree within the tolerance.
     /// </summary>
-    private static (bool Agree, double Distance) Agree(WorkloadKind kind, long samplesA, long samplesB, Func<bool> sameBytes, Func<double> distance, double tolerance)
+    private static (bool Agree, double Distance) Agree(WorkloadKind kind, long samplesA, long samplesB, double lossA, double lossB,
+        Func<bool> sameBytes, Func<double> distance, double tolerance)
     {
         if (samplesA != samplesB) return (false, double.PositiveInfinity);
+        if (!ResultIntegrity.LossesAgree(lossA, lossB, kind == WorkloadKind.Prep ? 0 : tolerance)) return (false, double.PositiveInfinity);
         if (kind == WorkloadKind.Prep)
         {
             var same = sameBytes();

@@ -30,7 +30,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         Assert.Equal("completed", job.State);
         Assert.Equal(16, job.Progress.ShardsDone);
         Assert.Equal(4, job.Metrics.Loss.Length);
-        Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0], $"loss did not fall: {string.Join(", ", job.Metrics.Loss)}");
+        Assert.True(job.Metrics.VerifiedLosses[^1] < job.Metrics.VerifiedLosses[0], $"loss did not fall: {string.Join(", ", job.Metrics.Loss)}");
         Assert.Empty(job.DevicesCaught);
         var weights = await client.ResultAsync(submitted.JobId);
         Assert.Equal(4 * 161, weights.Length);
@@ -50,7 +50,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
 
         Assert.Equal("completed", job.State);
         Assert.Equal(18, job.Progress.ShardsDone);
-        Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0], $"loss did not fall: {string.Join(", ", job.Metrics.Loss)}");
+        Assert.True(job.Metrics.VerifiedLosses[^1] < job.Metrics.VerifiedLosses[0], $"loss did not fall: {string.Join(", ", job.Metrics.Loss)}");
         foreach (var (worker, id) in workers.Workers.Zip(ids))
         {
             var device = await worker.Owner.DeviceAsync(id);
@@ -73,7 +73,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         var job = await FinishedAsync(client, submitted.JobId);
 
         await AssertCaughtUnpaidAndBannedAsync(workers, cheater, job);
-        Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0]);
+        Assert.True(job.Metrics.VerifiedLosses[^1] < job.Metrics.VerifiedLosses[0]);
         await fixture.AssertLedgerBalancedAsync();
     }
 
@@ -91,7 +91,8 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
 
         // Never stored, never compared, never averaged: each such result is malformed on its face (an invalid verdict).
         await AssertCaughtUnpaidAndBannedAsync(workers, cheater, job);
-        Assert.All(job.Metrics.Loss, loss => Assert.True(double.IsFinite(loss)));
+        // Numbers or null (a round without a verified shard), never NaN or infinity.
+        Assert.All(job.Metrics.Loss, loss => Assert.True(loss is null || double.IsFinite(loss.Value)));
         await fixture.AssertLedgerBalancedAsync();
     }
 
@@ -306,7 +307,7 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         var job = await FinishedAsync(client, submitted.JobId);
 
         Assert.Equal("completed", job.State);
-        Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0]);
+        Assert.True(job.Metrics.VerifiedLosses[^1] < job.Metrics.VerifiedLosses[0]);
         await fixture.AssertLedgerBalancedAsync();
     }
 

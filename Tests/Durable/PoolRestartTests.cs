@@ -66,7 +66,7 @@ public sealed class PoolRestartTests
                 "the job completing after the restart", TimeSpan.FromSeconds(120));
             Assert.True(job.State == "completed", $"the job {job.State}: {job.FailureReason}\n{string.Join("\n", log.Where(l => l.Contains("failed") || l.Contains("lost") || l.Contains("refused")).Take(20))}");
             Assert.Equal(24, job.Progress.ShardsDone);
-            Assert.True(job.Metrics.Loss[^1] < job.Metrics.Loss[0]);
+            Assert.True(job.Metrics.VerifiedLosses[^1] < job.Metrics.VerifiedLosses[0]);
             var me = await Eventually.UntilAsync(() => client.MeAsync(), a => a.EscrowHu == 0, "the escrow settling");
             Assert.Equal(1m - job.SpentHu, me.BalanceHu);
             var audit = await pool.Grains.GetGrain<ILedgerGrain>(ILedgerGrain.Key).AuditAsync();

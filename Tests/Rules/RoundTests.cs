@@ -104,19 +104,24 @@ public sealed class RoundTests
     }
 
     [Fact]
-    public void An_owner_that_failed_a_shard_stays_excluded_from_it_when_device_exclusions_are_lifted()
+    public void An_owner_that_failed_a_shard_twice_stays_excluded_from_it_when_device_exclusions_are_lifted()
     {
         var round = Round.Start(0, shards: 1);
         var shard = round.Shards[0];
         round.AddLease(shard, Lease("g", "grief-1", owner: "griefer"), "k", 0, "salt");
         round.TryLose("g", "grief-1", Round.CountsAsShardFailure(LeaseEndReason.Released, malformed: false), out _);
+        // Once is forgiven: an Api restart makes honest workers give back what they could not fetch.
+        Assert.Empty(Round.ExcludedOwners(shard, new PoolOptions()));
+        round.AddLease(shard, Lease("g2", "grief-2", owner: "griefer"), "k", 0, "salt");
+        round.TryLose("g2", "grief-2", Round.CountsAsShardFailure(LeaseEndReason.Released, malformed: false), out _);
         round.AddLease(shard, Lease("o", "dev-c", owner: "carol"), "k", 0, "salt");
         round.TryLose("o", "dev-c", Round.CountsAsShardFailure(LeaseEndReason.DeviceOffline, malformed: false), out _);
 
         Assert.True(Round.TryLiftExclusions(shard));
 
-        var (devices, owners, _) = Round.Exclusions(shard, []);
+        var (devices, owners, _) = Round.Exclusions(shard, [], new PoolOptions());
         Assert.Empty(devices);
+        Assert.Equal(2, shard.Failures);
         // The device that went offline may come back; the owner that gave the shard back may not, with any device.
         Assert.Equal(["griefer"], owners);
     }
@@ -137,7 +142,7 @@ public sealed class RoundTests
         Assert.Empty(shard.Leases);
         Assert.Equal((true, 2), (shard.Audited, shard.RequiredResults));
         Assert.Equal("job/r0/s0/a1", round.RefOf("job", shard).ToString());
-        Assert.Contains("dev-a", Round.Exclusions(shard, []).Devices);
+        Assert.Contains("dev-a", Round.Exclusions(shard, [], new PoolOptions()).Devices);
     }
 
     [Fact]
@@ -147,7 +152,7 @@ public sealed class RoundTests
         var shard = round.Shards[0];
         round.AddLease(shard, Lease("a", "dev-a", owner: "alice"), "k", 1.0, "salt");
 
-        var (devices, owners, preferred) = Round.Exclusions(shard, refused: ["dev-x"]);
+        var (devices, owners, preferred) = Round.Exclusions(shard, refused: ["dev-x"], new PoolOptions());
 
         Assert.Equal(["dev-a", "dev-x"], devices.Order());
         Assert.Equal(["alice"], owners);
@@ -172,6 +177,20 @@ public sealed class RoundTests
         Assert.True(round.IsComplete);
         Assert.False(round.AnyOpenLease);
         Assert.Equal(0, round.ActiveLeases);
+    }
+
+    [Fact]
+    public void A_shard_with_nobody_left_fails_only_after_the_grace()
+    {
+        var options = new PoolOptions { NoEligibleDeviceGrace = TimeSpan.FromSeconds(60) };
+        var shard = new ShardState();
+
+        Assert.False(Round.NobodyLeft(shard, anyEligible: false, Now, options));
+        Assert.False(Round.NobodyLeft(shard, anyEligible: false, Now.AddSeconds(59), options));
+        // Someone came back: the clock starts again.
+        Assert.False(Round.NobodyLeft(shard, anyEligible: true, Now.AddSeconds(59), options));
+        Assert.False(Round.NobodyLeft(shard, anyEligible: false, Now.AddSeconds(100), options));
+        Assert.True(Round.NobodyLeft(shard, anyEligible: false, Now.AddSeconds(160), options));
     }
 
     [Fact]
