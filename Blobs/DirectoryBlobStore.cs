@@ -137,6 +137,13 @@ public sealed class DirectoryBlobStore : IBlobStore
         }, cancellationToken);
     }
 
+    public Task<bool> IsHeldByAsync(string blobId, string holder, CancellationToken cancellationToken = default)
+    {
+        BlobIds.Check(blobId);
+        BlobIds.CheckHolder(holder);
+        return Task.Run(() => ReadMeta(blobId)?.Holders.Contains(holder) == true, cancellationToken);
+    }
+
     public Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);

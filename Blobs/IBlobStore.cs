@@ -39,6 +39,9 @@ public interface IBlobStore
     /// <summary>The blob's size in bytes, null when absent.</summary>
     Task<long?> GetLengthAsync(string blobId, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether <paramref name="holder"/> holds the blob (<see cref="AddReferenceAsync"/>): who may read it is decided from this.</summary>
+    Task<bool> IsHeldByAsync(string blobId, string holder, CancellationToken cancellationToken = default);
+
     /// <summary>Marks the blob as in use by a holder ("job:{jobId}", "account:{accountId}", ...). Idempotent.</summary>
     Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default);
 

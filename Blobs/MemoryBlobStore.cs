@@ -68,6 +68,13 @@ public sealed class MemoryBlobStore(long maxBlobBytes, long limitBytes, TimeProv
         lock (_gate) return Task.FromResult(_blobs.TryGetValue(blobId, out var blob) ? blob.Bytes.LongLength : (long?)null);
     }
 
+    public Task<bool> IsHeldByAsync(string blobId, string holder, CancellationToken cancellationToken = default)
+    {
+        BlobIds.Check(blobId);
+        BlobIds.CheckHolder(holder);
+        lock (_gate) return Task.FromResult(_holdersOf.TryGetValue(blobId, out var holders) && holders.Contains(holder));
+    }
+
     public Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);

@@ -188,6 +188,19 @@ public sealed class PostgresBlobStore : IBlobStore, IAsyncDisposable, IDisposabl
         }, cancellationToken);
     }
 
+    public Task<bool> IsHeldByAsync(string blobId, string holder, CancellationToken cancellationToken = default)
+    {
+        BlobIds.Check(blobId);
+        BlobIds.CheckHolder(holder);
+        return PostgresRetry.RunAsync(_dataSource, async ct =>
+        {
+            await using var command = _dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM huginn_blob_reference WHERE holder = @holder AND blob_id = @id)");
+            command.Parameters.Add(new NpgsqlParameter<string>("holder", holder));
+            command.Parameters.Add(new NpgsqlParameter<string>("id", blobId));
+            return await command.ExecuteScalarAsync(ct) is true;
+        }, cancellationToken);
+    }
+
     public Task AddReferenceAsync(string blobId, string holder, CancellationToken cancellationToken = default)
     {
         BlobIds.Check(blobId);

@@ -1,5 +1,6 @@
 using Huginn.Api.Access;
 using Huginn.Blobs;
+using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -16,6 +17,21 @@ public static class BlobsApi
         blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.");
         blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.");
         return blobs;
+    }
+
+    /// <summary>
+    /// Who reads a blob: the account that uploaded it, a device while a lease it holds needs it (its job's dataset and
+    /// the round's weights), and the operator. Nobody else, whatever ids they learn: every device learns its job's
+    /// dataset id from its assignment, and before this any account or device read any blob by its hash. A device
+    /// necessarily sees the whole blob its shard's slice is cut from (datasets are one blob today; chunked datasets
+    /// will narrow this to the chunks a slice needs). Job results are read through GET /v1/jobs/{id}/result (owner).
+    /// </summary>
+    public static async Task<bool> MayReadAsync(Caller caller, string blobId, IBlobStore store, IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        if (caller.IsDevice)
+            return caller.Credential.DeviceId is { } deviceId && await grains.GetGrain<IDeviceGrain>(deviceId).MayReadBlobAsync(blobId);
+        if (caller.Role == "operator") return true;
+        return await store.IsHeldByAsync(blobId, AccountHolder(caller.AccountId), cancellationToken);
     }
 
     /// <summary>The holder under which an account's uploads stay stored (until a delete endpoint lets go of them).</summary>
@@ -56,9 +72,11 @@ public static class BlobsApi
         }
     }
 
-    private static async Task<IResult> DownloadAsync(string blobId, IBlobStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(string blobId, HttpContext context, IBlobStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {
         if (!SpecValidator.IsBlobId(blobId)) return Problems.Invalid("blobId", "must be 64 lowercase hex characters");
+        // Not found rather than forbidden: a blob id is a hash of content, and whether it is stored says something too.
+        if (!await MayReadAsync(context.Caller(), blobId, store, grains, cancellationToken)) return Problems.NotFound("blob");
         // Streamed from the store (its length announced: workers read straight into an array of that size), written
         // out in 64 KiB pieces rather than in one write: measured faster for tens of MiB (docs/BENCHMARKS.md, row 3).
         var stream = await store.OpenReadAsync(blobId, cancellationToken);

@@ -14,8 +14,9 @@ public static class EstimatesApi
         return estimates;
     }
 
-    private static async Task<IResult> EstimateAsync(JobSpec? spec, IGrainFactory grains)
+    private static async Task<IResult> EstimateAsync(JobSpec? spec, HttpContext context, IGrainFactory grains)
     {
+        if (context.Caller().Role != "client") return Problems.Forbidden("only client accounts estimate and submit jobs; a contributor account runs devices");
         if (spec is null) return Problems.Invalid("spec", "is required");
         var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
         return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);

@@ -47,9 +47,10 @@ public static class JobsApi
 
     private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains, IOptions<JsonOptions> json)
     {
+        var caller = context.Caller();
+        if (caller.Role != "client") return Problems.Forbidden("only client accounts submit jobs; a contributor account runs devices");
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
         if (request.MaxHu is <= 0) return Problems.Invalid("maxHu", "must be positive");
-        var caller = context.Caller();
         var jobId = $"job_{Guid.NewGuid():N}";
 
         if (context.Request.Headers[IdempotencyHeader].FirstOrDefault() is { } key)

@@ -29,9 +29,19 @@ public interface IDeviceGrain : IGrainWithStringKey
     [Alias("detach-connection")]
     Task DetachConnectionAsync(string connectionId);
 
-    /// <summary>The worker gives a lease back unfinished; the job re-leases the shard at once, without a penalty.</summary>
+    /// <summary>
+    /// The worker gives a lease back unfinished; the job re-leases the shard at once. It costs the device (its
+    /// record, a cool-down after too many) and its owner that shard after two (Rules.ReleaseLimit, Round).
+    /// </summary>
     [Alias("release-lease")]
     Task ReleaseLeaseAsync(string leaseId);
+
+    /// <summary>
+    /// Whether the device may read a blob now: a lease it holds open needs it (the job's dataset, the round's weights).
+    /// A device sees the inputs of the shards it computes and nothing else, and only while it computes them.
+    /// </summary>
+    [Alias("may-read-blob")]
+    Task<bool> MayReadBlobAsync(string blobId);
 
     /// <summary>The device as its owner sees it; null when never registered.</summary>
     [Alias("get")]

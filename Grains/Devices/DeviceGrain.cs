@@ -143,6 +143,9 @@ public sealed class DeviceGrain(
         await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false);
     }
 
+    public Task<bool> MayReadBlobAsync(string blobId) =>
+        Task.FromResult(S.Status != DeviceStatus.Banned && _openLeases.Values.Any(l => Array.IndexOf(l.InputBlobIds, blobId) >= 0));
+
     public Task<DeviceView?> GetAsync() => Task.FromResult(S.Registered ? View() : null);
 
     public async Task<LeaseOffer> OfferAsync(ShardAssignment assignment, ShardRef shard)
@@ -158,7 +161,8 @@ public sealed class DeviceGrain(
         }
         var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
         _openLeases[assignment.LeaseId] = new OpenLease(shard, assignment.Deadline, values, bytes, time.GetUtcNow(), assignment.Shard.Flops,
-            assignment.Spec.Kind, ResultIntegrity.ExpectedSamples(assignment.Spec.Kind, assignment.Shard));
+            assignment.Spec.Kind, ResultIntegrity.ExpectedSamples(assignment.Spec.Kind, assignment.Shard),
+            [.. assignment.InputBlobIds, .. assignment.WeightsBlobId is { } weights ? [weights] : Array.Empty<string>()]);
         await CommandStream().OnNextAsync(assignment);
         // No refresh: the router reserved this slot in the partition already (row 1 counted one refresh per offer).
         return new LeaseOffer(true, AuditPolicy.Rate(S.Record, _options));

@@ -64,4 +64,5 @@ public sealed record OpenLease(
     [property: Id(4)] DateTimeOffset OfferedAt,
     [property: Id(5)] long Flops,
     [property: Id(6)] WorkloadKind Kind,
-    [property: Id(7)] long ExpectedSamples);
+    [property: Id(7)] long ExpectedSamples,
+    [property: Id(8)] string[] InputBlobIds);

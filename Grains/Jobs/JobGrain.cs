@@ -410,7 +410,7 @@ public sealed class JobGrain(
             if (persist) await state.WriteStateAsync();
             return;
         }
-        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu);
+        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu, S.OwnerAccountId);
         var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, probe, beingOffered =>
             Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
         if (result.Changed || persist)

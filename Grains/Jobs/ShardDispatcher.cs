@@ -7,12 +7,14 @@ using Microsoft.Extensions.Logging;
 namespace Huginn.Grains.Jobs;
 
 /// <summary>What the dispatcher needs to know of a job to lease its shards; fixed for a round.</summary>
+/// <param name="OwnerAccountId">The client: never computes or audits its own job, whatever devices it may hold.</param>
 public sealed record DispatchJob(
     string JobId,
     JobSpec Spec,
     JobPlan Plan,
     string? WeightsBlobId,
-    long ShardPriceMicroHu)
+    long ShardPriceMicroHu,
+    string OwnerAccountId)
 {
     /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
     public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, WeightsBlobId }.OfType<string>().ToArray();
@@ -132,7 +134,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             Requirement = job.Plan.Requirement,
             MaxDuration = options.MaxLeaseDuration,
             ExcludedDevices = excludedDevices,
-            ExcludedOwners = excludedOwners,
+            ExcludedOwners = [.. excludedOwners, job.OwnerAccountId],
             PreferredClass = preferredClass,
             RequiredClass = requiredClass,
             AuditableClassOnly = Rules.Routing.NeedsAuditableClass(job.Spec.Precision, primaryClass),
