@@ -79,7 +79,7 @@ public static class AccountsApi
     /// <summary>Mints HU into an account; null when done, else the problem to answer.</summary>
     private static async Task<IResult?> MintAsync(string accountId, decimal hu, IGrainFactory grains)
     {
-        if (hu <= 0 || hu > 1_000_000) return Problems.Invalid("hu", "must be more than 0 and at most 1,000,000");
+        if (hu < 0.000001m || hu > 1_000_000) return Problems.Invalid("hu", "must be from 0.000001 (one micro-HU) to 1,000,000");
         var outcome = await grains.GetGrain<IAccountGrain>(SystemAccounts.Mint).TransferAsync(new Transfer
         {
             TransferId = $"mint:{accountId}:{Guid.NewGuid():N}",

@@ -25,6 +25,9 @@ public static class JobsApi
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
+    /// <summary>Bounds of maxHu: a micro-HU is the ledger's unit; far above any balance, well inside a long of micro-HU.</summary>
+    public const decimal MinMaxHu = 0.000001m, MaxMaxHu = 1_000_000_000m;
+
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAccount();
@@ -41,8 +44,13 @@ public static class JobsApi
 
     private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains, IOptions<JsonOptions> json)
     {
+        // Every check of the input comes before the first side effect (the idempotency claim, the escrow): a refused
+        // request leaves nothing behind, so the corrected retry with the same key goes through.
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
-        if (request.MaxHu is <= 0) return Problems.Invalid("maxHu", "must be positive");
+        if (request.MaxHu is { } max && (max < MinMaxHu || max > MaxMaxHu))
+            return Problems.Invalid("maxHu", $"must be from {MinMaxHu} (one micro-HU) to {MaxMaxHu:#,0} HU");
+        var specErrors = SpecValidator.Validate(request.Spec);
+        if (specErrors.Count > 0) return Problems.Invalid(specErrors);
         var caller = context.Caller();
         var jobId = $"job_{Guid.NewGuid():N}";
 

@@ -25,8 +25,13 @@ public static class ApiHostingExtensions
         services.AddHuginnBlobStore(configuration);
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();
+        // Binding failures become exceptions so that BadRequestHandler answers them with the field at fault.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<BadRequestHandler>();
         services.Configure<JsonOptions>(o =>
         {
+            // A misspelt field would otherwise be ignored silently and its default used: refused by name instead.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
