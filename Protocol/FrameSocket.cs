@@ -10,6 +10,9 @@ public sealed class FrameSocket(WebSocket socket, int maxFrameBytes)
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
+    /// <summary>A receive given up on by a timeout: still outstanding, so no other receive may start.</summary>
+    private Task<ValueWebSocketReceiveResult>? _abandonedReceive;
+
     // One buffer per socket, reused for every frame (a WebSocket has one receive outstanding at most). A new
     // 64 KiB buffer per frame was most of what the gateway allocated, and the buffers held by idle receives
     // lived long enough to be collected in gen2 (docs/BENCHMARKS.md, row 3).
@@ -52,7 +55,8 @@ public sealed class FrameSocket(WebSocket socket, int maxFrameBytes)
                     }
                     catch (TimeoutException)
                     {
-                        // Observed later by nobody: keep its failure (the socket is closed under it) out of the unobserved-task log.
+                        // Left outstanding (see above); CloseOutputAsync waits on it for the peer's close.
+                        _abandonedReceive = task;
                         _ = task.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                         throw new FrameTimeoutException(frame is null);
                     }
@@ -91,10 +95,37 @@ public sealed class FrameSocket(WebSocket socket, int maxFrameBytes)
     public Task SendAsync(ProtocolMessage message, CancellationToken cancellationToken) => SendAsync(message, default, cancellationToken);
 
     /// <summary>
-    /// Sends the close frame without waiting for the peer's (which a stalled peer never sends), after any frame being sent.
-    /// Safe while a receive is outstanding. False when the socket could not say it any more.
+    /// Sends the close frame (after any frame being sent) and gives the peer up to <paramref name="timeout"/> to read it:
+    /// after a receive timed out, what the peer still sends is read and dropped until its close arrives or the time is up.
+    /// Without that, the connection ending with unread bytes is a TCP reset, which can destroy the close frame before the
+    /// peer reads it. Never waits for a close that a stalled peer will not send. False when the socket could not say it.
     /// </summary>
-    public async Task<bool> CloseOutputAsync(WebSocketCloseStatus status, string reason, TimeSpan timeout)
+    /// <param name="drain">False when another caller may be receiving on this socket (then that caller reads the close).</param>
+    public async Task<bool> CloseOutputAsync(WebSocketCloseStatus status, string reason, TimeSpan timeout, bool drain = true)
+    {
+        var sent = await SendCloseAsync(status, reason, timeout);
+        if (sent && drain) await DrainUntilClosedAsync(timeout);
+        return sent;
+    }
+
+    private async Task DrainUntilClosedAsync(TimeSpan linger)
+    {
+        var deadline = DateTime.UtcNow + linger;
+        try
+        {
+            var received = _abandonedReceive is { } outstanding
+                ? await outstanding.WaitAsync(linger)
+                : await socket.ReceiveAsync(_receiveBuffer.AsMemory(), CancellationToken.None).AsTask().WaitAsync(linger);
+            while (received.MessageType != WebSocketMessageType.Close && DateTime.UtcNow < deadline)
+                received = await socket.ReceiveAsync(_receiveBuffer.AsMemory(), CancellationToken.None).AsTask().WaitAsync(deadline - DateTime.UtcNow);
+        }
+        catch (Exception ex) when (ex is TimeoutException or WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The peer stays silent or is gone (or closed already): it had its chance to read the close frame.
+        }
+    }
+
+    private async Task<bool> SendCloseAsync(WebSocketCloseStatus status, string reason, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
         try

@@ -85,17 +85,17 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
         }
         catch (FrameTimeoutException ex)
         {
-            await CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, ex.Idle ? "no hello in time" : "hello frame not finished in time");
+            await CloseAsync(WebSocketCloseStatus.PolicyViolation, ex.Idle ? "no hello in time" : "hello frame not finished in time");
             return false;
         }
         catch (FrameTooLargeException ex)
         {
-            await CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, ex.Message);
+            await CloseAsync(WebSocketCloseStatus.MessageTooBig, ex.Message);
             return false;
         }
         catch (InvalidDataException)
         {
-            await CloseOutputAsync(WebSocketCloseStatus.InvalidMessageType, "the first frame must be a binary hello frame");
+            await CloseAsync(WebSocketCloseStatus.InvalidMessageType, "the first frame must be a binary hello frame");
             return false;
         }
         if (frame is null) return false;
@@ -158,7 +158,8 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
                     await _frames.SendAsync(new RevokeMessage(revoked.LeaseId, revoked.Reason.ToString()), cancellationToken);
                     break;
                 case ConnectionReplaced replaced when replaced.ConnectionId != _connectionId:
-                    await CloseAsync((WebSocketCloseStatus)4409, "replaced by a newer connection of this device");
+                    // The receive loop is reading this socket: it reads the peer's close, so no draining here.
+                    await _frames.CloseOutputAsync((WebSocketCloseStatus)4409, "replaced by a newer connection of this device", TimeSpan.FromSeconds(5), drain: false);
                     return;
             }
         }
@@ -176,14 +177,14 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
             catch (FrameTimeoutException ex)
             {
                 // A silent peer, or one stalled or dripping mid-frame: its socket and buffers are not kept (finding 6).
-                await CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, ex.Idle
+                await CloseAsync(WebSocketCloseStatus.PolicyViolation, ex.Idle
                     ? $"idle: no frame in {options.WorkerIdleTimeout.TotalSeconds:0.#} s"
                     : $"a frame was not finished within {options.FrameReadTimeout.TotalSeconds:0.#} s");
                 return;
             }
             catch (FrameTooLargeException ex)
             {
-                await CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, ex.Message);
+                await CloseAsync(WebSocketCloseStatus.MessageTooBig, ex.Message);
                 return;
             }
             catch (InvalidDataException ex)
@@ -356,12 +357,10 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
     }
 
     /// <summary>
-    /// Sends the close frame (after any frame being sent) without waiting for the peer's answer: a stalled peer never
-    /// answers, and a receive may still be outstanding. The request ends right after, which ends the connection.
+    /// Sends the close frame (after any frame being sent) and lets the peer read it for up to 5 s, dropping what it still
+    /// sends, without waiting for an answer a stalled peer never gives. Called from the receiving side only.
     /// </summary>
-    private Task CloseAsync(WebSocketCloseStatus status, string reason) => CloseOutputAsync(status, reason);
-
-    private async Task CloseOutputAsync(WebSocketCloseStatus status, string reason) =>
+    private async Task CloseAsync(WebSocketCloseStatus status, string reason) =>
         await _frames.CloseOutputAsync(status, Truncate(reason), TimeSpan.FromSeconds(5));
 
     /// <summary>Close reasons are limited to 123 bytes by RFC 6455.</summary>
