@@ -99,9 +99,11 @@ public static class ApiHostingExtensions
                 "Huginn:Storage=postgres needs a connection string: set ConnectionStrings:Huginn (environment: ConnectionStrings__Huginn).");
         builder.UseOrleansClient(client =>
         {
+            client.UseHuginnTls(configuration);
             if (!postgres)
             {
-                client.UseLocalhostClustering();
+                // The local silo's gateway port (Huginn:GatewayPort, as the silo reads it; Orleans' default otherwise).
+                client.UseLocalhostClustering(configuration.GetValue("Huginn:GatewayPort", 30000));
                 // The same queues as the silo (HuginnSiloExtensions.AddHuginnStorage).
                 client.AddMemoryStreams(DeviceStreams.Provider, streams =>
                     streams.ConfigurePartitioning(DeviceStreams.MemoryQueues(configuration[DeviceStreams.MemoryQueuesKey])));
