@@ -53,6 +53,7 @@ public static class JobsApi
         if (specErrors.Count > 0) return Problems.Invalid(specErrors);
         var caller = context.Caller();
         var jobId = $"job_{Guid.NewGuid():N}";
+        (string Key, string Fingerprint)? claim = null;
 
         if (context.Request.Headers[IdempotencyHeader].FirstOrDefault() is { } key)
         {
@@ -60,6 +61,7 @@ public static class JobsApi
             var fingerprint = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, json.Value.SerializerOptions)));
             var claimed = await grains.GetGrain<IIdempotencyGrain>($"{caller.AccountId}/{key}").ClaimAsync(fingerprint, jobId);
             if (claimed is null) return Problems.Conflict($"this {IdempotencyHeader} was used for a different request");
+            claim = ($"{caller.AccountId}/{key}", fingerprint);
             if (claimed != jobId)
             {
                 // A retry: the job exists already (or its first submission is still being answered).
@@ -71,6 +73,10 @@ public static class JobsApi
 
         var maxMicroHu = request.MaxHu is { } hu ? MicroHu.FromHu(hu) : (long?)null;
         var result = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(caller.AccountId, request.Spec, maxMicroHu));
+        // A refused submission created no job: its key is let go, so that the corrected request (a lower maxHu, once a
+        // device is online) is not a 409 for a key that holds nothing.
+        if (result.Refusal is not (JobRefusal.None or JobRefusal.AlreadyExists) && claim is { } held)
+            await grains.GetGrain<IIdempotencyGrain>(held.Key).ReleaseAsync(held.Fingerprint, jobId);
         return result.Refusal switch
         {
             JobRefusal.None or JobRefusal.AlreadyExists when result.Job is not null =>

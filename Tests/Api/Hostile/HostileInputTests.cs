@@ -76,6 +76,20 @@ public sealed class HostileInputTests(ApiPoolFixture fixture)
     }
 
     [Fact]
+    public async Task A_submission_the_pool_refuses_lets_go_of_its_idempotency_key()
+    {
+        using var http = Http(await ClientKeyAsync());
+        http.DefaultRequestHeaders.Add("Idempotency-Key", "refused-then-corrected");
+
+        // More than the account's 10 HU (or no device online to run it): refused either way, and no job exists.
+        var refused = await http.PostAsync("v1/jobs", Json($$"""{ "spec": {{SpecJson}}, "maxHu": 500 }"""));
+        var corrected = await http.PostAsync("v1/jobs", Json($$"""{ "spec": {{SpecJson}}, "maxHu": 1 }"""));
+
+        Assert.True(refused.StatusCode is HttpStatusCode.PaymentRequired or HttpStatusCode.BadRequest, $"{(int)refused.StatusCode}");
+        Assert.NotEqual(HttpStatusCode.Conflict, corrected.StatusCode);
+    }
+
+    [Fact]
     public async Task A_credit_too_large_for_a_decimal_is_a_400_naming_hu_and_its_type()
     {
         using var http = Http(await ClientKeyAsync());
