@@ -91,22 +91,28 @@ public static class DevicesApi
         return token;
     }
 
-    private static async Task<IResult> RotateTokenAsync(string deviceId, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> RotateTokenAsync(string deviceId, HttpContext context, IGrainFactory grains, IClusterClient cluster)
     {
         var (_, problem) = await OwnedDeviceAsync(deviceId, context, grains);
         if (problem is not null) return problem;
         var token = await IssueTokenAsync(context.Caller().AccountId, deviceId, grains);
+        await DisconnectAsync(deviceId, cluster);
         return Results.Ok(new RegisterDeviceResponse(deviceId, token));
     }
 
-    private static async Task<IResult> RevokeTokenAsync(string deviceId, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> RevokeTokenAsync(string deviceId, HttpContext context, IGrainFactory grains, IClusterClient cluster)
     {
         var (_, problem) = await OwnedDeviceAsync(deviceId, context, grains);
         if (problem is not null) return problem;
         var previous = await grains.GetGrain<IOwnerHoldingsGrain>(context.Caller().AccountId).ReplaceDeviceTokenAsync(deviceId, null);
         if (previous is not null) await grains.GetGrain<ICredentialGrain>(previous).RevokeAsync();
+        await DisconnectAsync(deviceId, cluster);
         return Results.NoContent();
     }
+
+    /// <summary>A connection opened with the old token closes now, on whichever Api instance holds it (the device's stream).</summary>
+    private static Task DisconnectAsync(string deviceId, IClusterClient cluster) =>
+        cluster.GetStreamProvider(DeviceStreams.Provider).GetStream<DeviceCommand>(DeviceStreams.For(deviceId)).OnNextAsync(new DeviceTokenRevoked());
 
     private static async Task<(DeviceView? Device, IResult? Problem)> OwnedDeviceAsync(string deviceId, HttpContext context, IGrainFactory grains)
     {

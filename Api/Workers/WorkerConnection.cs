@@ -157,6 +157,9 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
                     lock (_leaseLock) _deliveredLeases.Remove(revoked.LeaseId);
                     await _frames.SendAsync(new RevokeMessage(revoked.LeaseId, revoked.Reason.ToString()), cancellationToken);
                     break;
+                case DeviceTokenRevoked:
+                    await _frames.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "device token revoked", TimeSpan.FromSeconds(5), drain: false);
+                    return;
                 case ConnectionReplaced replaced when replaced.ConnectionId != _connectionId:
                     // The receive loop is reading this socket: it reads the peer's close, so no draining here.
                     await _frames.CloseOutputAsync((WebSocketCloseStatus)4409, "replaced by a newer connection of this device", TimeSpan.FromSeconds(5), drain: false);

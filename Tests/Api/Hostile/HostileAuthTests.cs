@@ -143,6 +143,25 @@ public sealed class HostileAuthTests
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusWithTokenAsync(pool, rotated.DeviceToken));
     }
 
+    [Fact]
+    public async Task Revoking_a_device_token_closes_the_connection_it_opened()
+    {
+        await using var pool = await LocalPool.StartAsync();
+        using var anonymous = new PoolClient(pool.ApiUrl);
+        var ownerKey = (await anonymous.CreateAccountAsync("revoker", "contributor")).ApiKey;
+        var device = await anonymous.As(ownerKey).RegisterDeviceAsync("revoked", LimitedPoolFixture.Cpu);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {device.DeviceToken}");
+        await socket.ConnectAsync(new UriBuilder(new Uri(pool.ApiUrl, "v1/workers/connect")) { Scheme = "ws" }.Uri, CancellationToken.None);
+        await SocketProbe.HelloAsync(socket);
+        using var owner = Http(pool, ownerKey);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.DeleteAsync($"v1/devices/{device.DeviceId}/token")).StatusCode);
+
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, await SocketProbe.ClosedWithAsync(socket));
+        Assert.Equal("device token revoked", socket.CloseStatusDescription);
+    }
+
     private static async Task<HttpStatusCode> StatusWithTokenAsync(LocalPool pool, string token)
     {
         using var http = Http(pool, token);
