@@ -21,8 +21,6 @@ public enum OperatorAccess
 /// <summary>Recognises the operator's secret, comparing hashes in constant time; wrong keys count against the address.</summary>
 public sealed class OperatorCheck(IOptions<ApiOptions> options, FailedAuthentications failures)
 {
-    public bool IsOperator(HttpContext context) => Check(context, countFailure: false) == OperatorAccess.Operator;
-
     /// <param name="countFailure">
     /// Whether a wrong secret counts as a failed authentication: yes where only the operator's key opens the endpoint,
     /// no where the operator's key is one option among others (creating a client account in the open default).

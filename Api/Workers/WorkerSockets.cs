@@ -35,6 +35,4 @@ public sealed class WorkerSockets
             else if (_open.TryUpdate(ownerAccountId, current - 1, current)) return;
         }
     }
-
-    public int OpenFor(string ownerAccountId) => _open.GetValueOrDefault(ownerAccountId);
 }
