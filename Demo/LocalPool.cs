@@ -23,7 +23,9 @@ public sealed class LocalPool : IAsyncDisposable
     /// <param name="overrides">Extra configuration, e.g. Huginn:Storage=postgres with its connection string and ports.</param>
     /// <param name="apiPort">A fixed port (to restart a pool where its workers expect it); a free one when null.</param>
     /// <param name="configureSilo">Extra silo wiring after the pool's own, e.g. a benchmark's grain call filters.</param>
-    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null, int? apiPort = null, Action<ISiloBuilder>? configureSilo = null)
+    /// <param name="configureLogging">Extra logging after the pool's own, e.g. a test's provider that captures every line.</param>
+    public static async Task<LocalPool> StartAsync(IConfiguration? overrides = null, int? apiPort = null, Action<ISiloBuilder>? configureSilo = null,
+        Action<ILoggingBuilder>? configureLogging = null)
     {
         apiPort ??= FreePort();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -33,6 +35,7 @@ public sealed class LocalPool : IAsyncDisposable
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Orleans", LogLevel.Error);
+        configureLogging?.Invoke(builder.Logging);
         builder.UseOrleans(silo =>
         {
             if (HuginnSiloExtensions.UsesPostgres(builder.Configuration)) silo.UseHuginnClustering(builder.Configuration);

@@ -22,8 +22,16 @@ namespace Huginn.Protocol;
 [JsonDerivedType(typeof(ErrorMessage), "error")]
 public abstract record ProtocolMessage;
 
-/// <summary>Worker → server, first frame: protocol version and what the device can do (re-registers it when changed).</summary>
-public sealed record HelloMessage(int Version, DeviceCapabilitiesDto? Capabilities, string? Agent) : ProtocolMessage;
+/// <summary>
+/// Worker → server, first frame: protocol version and what the device can do (re-registers it when changed).
+/// <see cref="Token"/>: the device token, for a peer that cannot send an Authorization header on the upgrade (a
+/// browser); it never goes in the URL, where request logs would keep it.
+/// </summary>
+public sealed record HelloMessage(int Version, DeviceCapabilitiesDto? Capabilities, string? Agent, string? Token = null) : ProtocolMessage
+{
+    /// <summary>Without the token: a message may be logged, a secret must not be.</summary>
+    public override string ToString() => $"HelloMessage {{ Version = {Version}, Agent = {Agent}, Token = {(Token is null ? "none" : "(redacted)")} }}";
+}
 
 /// <summary>Server → worker: the connection is accepted.</summary>
 public sealed record WelcomeMessage(int Version, string DeviceId, double HeartbeatSeconds, int MaxFrameBytes) : ProtocolMessage;

@@ -36,8 +36,12 @@ var capabilities = TorchShardExecutor.Capabilities(profile, options.Slots);
 if (options.Register)
 {
     var (deviceId, token) = await DeviceRegistrar.RegisterAsync(options.Api, options.ApiKey!, options.Name, capabilities, stop.Token);
-    Log($"registered device {deviceId}; its token (keep it, shown once): {token}");
+    Log(DeviceRegistrar.Announce(deviceId, token, options));
     options = options with { DeviceToken = token };
+}
+else if (options.DeviceToken is null && options.TokenFile is { } tokenFile)
+{
+    options = options with { DeviceToken = DeviceRegistrar.ReadToken(tokenFile) };
 }
 
 var agent = new WorkerAgent(options, capabilities, new TorchShardExecutor(profile), Log);

@@ -11,24 +11,49 @@ public sealed record Caller(Credential Credential)
     public bool IsDevice => Credential.Kind == CredentialKind.DeviceToken;
 }
 
-/// <summary>Resolves bearer secrets through their hashes; the secret itself is never stored or logged.</summary>
-public sealed class Authenticator(IGrainFactory grains)
+/// <summary>
+/// Resolves bearer secrets through their hashes; the secret itself is never stored or logged. Failed attempts count
+/// against the client's address (<see cref="FailedAuthentications"/>).
+/// </summary>
+public sealed class Authenticator(IGrainFactory grains, FailedAuthentications failures)
 {
     public const string Scheme = "Bearer ";
 
-    /// <summary>The secret from "Authorization: Bearer …", or from ?token= for browsers that cannot set headers on a WebSocket.</summary>
-    public static string? SecretOf(HttpContext context, bool allowQueryToken = false)
+    /// <summary>Longer secrets are never ours (ours are 46 characters): refused without a lookup.</summary>
+    public const int MaxSecretLength = 200;
+
+    /// <summary>
+    /// The secret from "Authorization: Bearer …". Never from the URL: query strings end up in request logs and proxies'
+    /// access logs (issue 12, finding 10); browsers send a device token in the worker's hello frame instead.
+    /// </summary>
+    public static string? SecretOf(HttpContext context)
     {
         var header = context.Request.Headers.Authorization;
         if (!StringValues.IsNullOrEmpty(header) && header.ToString().StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
             return header.ToString()[Scheme.Length..].Trim();
-        return allowQueryToken ? context.Request.Query["token"].FirstOrDefault() : null;
+        return null;
     }
 
-    public async Task<Caller?> AuthenticateAsync(HttpContext context, bool allowQueryToken = false)
+    /// <summary>The caller, or the problem to answer: 401 without a valid secret, 429 for an address that failed too often.</summary>
+    public async Task<(Caller? Caller, IResult? Refusal)> AuthenticateAsync(HttpContext context)
     {
-        var secret = SecretOf(context, allowQueryToken);
-        if (string.IsNullOrEmpty(secret) || secret.Length > 200) return null;
+        var secret = SecretOf(context);
+        if (string.IsNullOrEmpty(secret)) return (null, Problems.Unauthorized());
+        return await AuthenticateAsync(context, secret);
+    }
+
+    /// <summary>As <see cref="AuthenticateAsync(HttpContext)"/> for a secret that came another way (a worker's hello).</summary>
+    public async Task<(Caller? Caller, IResult? Refusal)> AuthenticateAsync(HttpContext context, string secret)
+    {
+        if (failures.IsBlocked(context, out var retryAfter)) return (null, FailedAuthentications.TooMany(context, retryAfter));
+        var caller = secret.Length <= MaxSecretLength ? await ResolveAsync(secret) : null;
+        if (caller is not null) return (caller, null);
+        failures.Record(context);
+        return (null, Problems.Unauthorized());
+    }
+
+    private async Task<Caller?> ResolveAsync(string secret)
+    {
         var kind = secret.StartsWith("hd_", StringComparison.Ordinal) ? CredentialKind.DeviceToken : CredentialKind.ApiKey;
         var credential = await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(kind, secret)).ResolveAsync();
         return credential is null ? null : new Caller(credential);

@@ -5,8 +5,8 @@ public sealed class CallerFilter(Authenticator authenticator, bool accountsOnly)
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var caller = await authenticator.AuthenticateAsync(context.HttpContext);
-        if (caller is null) return Problems.Unauthorized();
+        var (caller, refusal) = await authenticator.AuthenticateAsync(context.HttpContext);
+        if (caller is null) return refusal;
         if (accountsOnly && caller.IsDevice) return Problems.Forbidden("a device token cannot call account endpoints");
         context.HttpContext.Items[typeof(Caller)] = caller;
         return await next(context);

@@ -23,6 +23,10 @@ public static class Problems
     public static IResult TooLarge(long limit) =>
         Results.Problem(title: "payload too large", detail: $"the limit is {limit} bytes", statusCode: 413);
 
+    /// <summary>An account's quota (devices, blob bytes) is spent; the detail names the quota and its setting.</summary>
+    public static IResult QuotaExceeded(string detail) =>
+        Results.Problem(title: "quota exceeded", detail: detail, statusCode: StatusCodes.Status429TooManyRequests);
+
     /// <summary>The blob store has no room left (its quota, not the request, is the limit).</summary>
     public static IResult StoreFull(long? quota) =>
         Results.Problem(title: "insufficient storage",

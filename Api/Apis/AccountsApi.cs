@@ -27,13 +27,20 @@ public static class AccountsApi
         var me = app.MapGroup("/v1/accounts/me").WithTags("Accounts").RequireAccount();
         me.MapGet("/", GetAsync).WithName("GetAccount").WithSummary("The caller's balances in HU.");
         me.MapPost("/credits", CreditAsync).WithName("BuyCredits").WithSummary("Buys HU (mints them in the local default).");
+        me.MapPost("/keys/rotate", RotateKeyAsync).WithName("RotateApiKey")
+            .WithSummary("Issues a new API key for the account and revokes the key this request was made with; the new key is shown once.");
+        me.MapDelete("/keys/current", RevokeKeyAsync).WithName("RevokeApiKey")
+            .WithSummary("Revokes the API key this request was made with; other keys of the account stay valid.");
         return me;
     }
 
     private static async Task<IResult> CreateAsync(CreateAccountRequest request, HttpContext context, IGrainFactory grains,
         OperatorCheck operatorCheck, IOptions<ApiOptions> options)
     {
-        var isOperator = operatorCheck.IsOperator(context);
+        // A wrong key counts as a failed authentication only where nothing but the operator's key opens the door.
+        var access = operatorCheck.Check(context, countFailure: options.Value.RegistrationRequiresOperator || request.Role == "operator");
+        if (access == OperatorAccess.Throttled) return operatorCheck.RefusalFor(context, access, "")!;
+        var isOperator = access == OperatorAccess.Operator;
         if (options.Value.RegistrationRequiresOperator && !isOperator)
             return Problems.Forbidden("accounts are created by the operator in this deployment");
         var errors = new List<SpecError>();
@@ -56,6 +63,22 @@ public static class AccountsApi
         return Results.Created($"/v1/accounts/me", new CreateAccountResponse(accountId, apiKey));
     }
 
+    private static async Task<IResult> RotateKeyAsync(HttpContext context, IGrainFactory grains)
+    {
+        var caller = context.Caller();
+        // The new key exists before the old one dies: a rotation never leaves the account without a key.
+        var apiKey = Credentials.NewSecret(CredentialKind.ApiKey);
+        await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.ApiKey, apiKey)).IssueAsync(caller.Credential);
+        await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.ApiKey, Authenticator.SecretOf(context)!)).RevokeAsync();
+        return Results.Ok(new CreateAccountResponse(caller.AccountId, apiKey));
+    }
+
+    private static async Task<IResult> RevokeKeyAsync(HttpContext context, IGrainFactory grains)
+    {
+        await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.ApiKey, Authenticator.SecretOf(context)!)).RevokeAsync();
+        return Results.NoContent();
+    }
+
     private static async Task<IResult> GetAsync(HttpContext context, IGrainFactory grains) =>
         Results.Ok(await DescribeAsync(context.Caller(), grains));
 
@@ -69,7 +92,8 @@ public static class AccountsApi
 
     private static async Task<IResult> OperatorCreditAsync(string accountId, CreditRequest request, HttpContext context, IGrainFactory grains, OperatorCheck operatorCheck)
     {
-        if (!operatorCheck.IsOperator(context)) return Authenticator.SecretOf(context) is null ? Problems.Unauthorized() : Problems.Forbidden("only the operator credits other accounts");
+        if (operatorCheck.RefusalFor(context, operatorCheck.Check(context, countFailure: true), "only the operator credits other accounts") is { } refusal)
+            return refusal;
         var account = await grains.GetGrain<IAccountGrain>(accountId).GetAsync();
         if (!account.Opened || account.Kind is not (AccountKind.Client or AccountKind.Contributor)) return Problems.NotFound("account");
         var refused = await MintAsync(accountId, request.Hu, grains);
@@ -79,7 +103,7 @@ public static class AccountsApi
     /// <summary>Mints HU into an account; null when done, else the problem to answer.</summary>
     private static async Task<IResult?> MintAsync(string accountId, decimal hu, IGrainFactory grains)
     {
-        if (hu <= 0 || hu > 1_000_000) return Problems.Invalid("hu", "must be more than 0 and at most 1,000,000");
+        if (hu < 0.000001m || hu > 1_000_000) return Problems.Invalid("hu", "must be from 0.000001 (one micro-HU) to 1,000,000");
         var outcome = await grains.GetGrain<IAccountGrain>(SystemAccounts.Mint).TransferAsync(new Transfer
         {
             TransferId = $"mint:{accountId}:{Guid.NewGuid():N}",

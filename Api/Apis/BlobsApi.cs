@@ -1,4 +1,7 @@
 using Huginn.Api.Access;
+using Huginn.Api.Hosting;
+using Huginn.Grains.Interfaces.Access;
+using Microsoft.Extensions.Options;
 using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
@@ -37,11 +40,17 @@ public static class BlobsApi
     /// <summary>The holder under which an account's uploads stay stored (until a delete endpoint lets go of them).</summary>
     public static string AccountHolder(string accountId) => BlobHolders.Account(accountId);
 
-    private static async Task<IResult> UploadAsync(HttpContext context, IBlobStore store)
+    private static async Task<IResult> UploadAsync(HttpContext context, IBlobStore store, IGrainFactory grains, IOptions<ApiOptions> options)
     {
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = store.MaxBlobBytes;
         if (context.Request.ContentLength > store.MaxBlobBytes) return Problems.TooLarge(store.MaxBlobBytes);
+        var caller = context.Caller();
+        var quota = options.Value.BlobBytesPerAccount;
+        var holdings = grains.GetGrain<IOwnerHoldingsGrain>(caller.AccountId);
+        // A declared length over what is left is refused before a byte is read (an undeclared one is counted after).
+        if (!caller.IsDevice && context.Request.ContentLength is { } declared && await holdings.BlobBytesAsync() + declared > quota)
+            return BlobQuotaExceeded(quota);
 
         // Straight from the socket into the store, hashed on the way: the body is never held whole here.
         BlobPutResult put;
@@ -58,8 +67,12 @@ public static class BlobsApi
             case BlobPutOutcome.Stored or BlobPutOutcome.AlreadyStored:
                 // A device's upload is a result too large for a frame: nobody holds it until the result message names it
                 // (then its job does), and the collector takes it after the grace period if none ever does.
-                if (!context.Caller().IsDevice)
-                    await store.AddReferenceAsync(put.BlobId!, AccountHolder(context.Caller().AccountId), context.RequestAborted);
+                if (!caller.IsDevice)
+                {
+                    // Over the quota: not held by the account, so the collector takes it after the grace period.
+                    if (!await holdings.TryAddBlobAsync(put.BlobId!, put.Length, quota)) return BlobQuotaExceeded(quota);
+                    await store.AddReferenceAsync(put.BlobId!, AccountHolder(caller.AccountId), context.RequestAborted);
+                }
                 return Results.Created($"/v1/blobs/{put.BlobId}", new BlobCreatedResponse(put.BlobId!, put.Length));
             case BlobPutOutcome.Empty:
                 return Problems.Invalid("body", "is empty");
@@ -71,6 +84,9 @@ public static class BlobsApi
                 return Problems.Conflict($"blob refused: {put.Outcome}");
         }
     }
+
+    private static IResult BlobQuotaExceeded(long quota) =>
+        Problems.QuotaExceeded($"this account's blobs may hold at most {quota} bytes (Huginn:Api:BlobBytesPerAccount)");
 
     private static async Task<IResult> DownloadAsync(string blobId, HttpContext context, IBlobStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {

@@ -1,4 +1,6 @@
 using Huginn.Api.Access;
+using Huginn.Api.Hosting;
+using Microsoft.Extensions.Options;
 using Huginn.Grains.Interfaces.Access;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Ledger;
@@ -22,6 +24,10 @@ public static class DevicesApi
         var devices = app.MapGroup("/v1/devices").WithTags("Devices").RequireAccount();
         devices.MapPost("/", RegisterAsync).WithName("RegisterDevice").WithSummary("Registers a device of the calling contributor and shows its token once.");
         devices.MapGet("/{deviceId}", GetAsync).WithName("GetDevice").WithSummary("A device's profile, standing and earnings (owner only).");
+        devices.MapPost("/{deviceId}/token", RotateTokenAsync).WithName("RotateDeviceToken")
+            .WithSummary("Issues a new token for the device and revokes its previous one (owner only); the new token is shown once.");
+        devices.MapDelete("/{deviceId}/token", RevokeTokenAsync).WithName("RevokeDeviceToken")
+            .WithSummary("Revokes the device's token (owner only): it connects again only with a token from a rotation.");
         return devices;
     }
 
@@ -59,28 +65,76 @@ public static class DevicesApi
         };
     }
 
-    private static async Task<IResult> RegisterAsync(RegisterDeviceRequest request, HttpContext context, IGrainFactory grains)
+    private static async Task<IResult> RegisterAsync(RegisterDeviceRequest request, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> options)
     {
         var caller = context.Caller();
         if (caller.Role != "contributor") return Problems.Forbidden("only contributor accounts register devices");
         var capabilities = ToCapabilities(request.Capabilities, out var error);
         if (capabilities is null) return Problems.Invalid([error!]);
 
-        var deviceId = $"dev_{Guid.NewGuid():N}";
-        var result = await grains.GetGrain<IDeviceGrain>(deviceId).RegisterAsync(new DeviceRegistration(caller.AccountId, request.Name ?? "", capabilities));
-        if (!result.Succeeded) return Problems.Invalid(result.Errors);
+        if (request.Name is { Length: > 100 }) return Problems.Invalid("name", "must be at most 100 characters");
 
+        var deviceId = $"dev_{Guid.NewGuid():N}";
+        // A place first, so that concurrent registrations cannot pass the limit together (finding 6: 200 devices in 5 s).
+        var holdings = grains.GetGrain<IOwnerHoldingsGrain>(caller.AccountId);
+        var max = options.Value.MaxDevicesPerOwner;
+        if (!await holdings.TryAddDeviceAsync(deviceId, max))
+            return Problems.QuotaExceeded($"this account has registered {max} devices, its limit (Huginn:Api:MaxDevicesPerOwner)");
+        var result = await grains.GetGrain<IDeviceGrain>(deviceId).RegisterAsync(new DeviceRegistration(caller.AccountId, request.Name ?? "", capabilities));
+        if (!result.Succeeded)
+        {
+            await holdings.RemoveDeviceAsync(deviceId);
+            return Problems.Invalid(result.Errors);
+        }
+        return Results.Created($"/v1/devices/{deviceId}", new RegisterDeviceResponse(deviceId, await IssueTokenAsync(caller.AccountId, deviceId, grains)));
+    }
+
+    /// <summary>A new token for the device; the one it replaces (when known) is revoked.</summary>
+    private static async Task<string> IssueTokenAsync(string ownerAccountId, string deviceId, IGrainFactory grains)
+    {
         var token = Credentials.NewSecret(CredentialKind.DeviceToken);
-        await grains.GetGrain<ICredentialGrain>(Credentials.GrainKey(CredentialKind.DeviceToken, token))
-            .IssueAsync(new Credential(CredentialKind.DeviceToken, caller.AccountId, "device", deviceId));
-        return Results.Created($"/v1/devices/{deviceId}", new RegisterDeviceResponse(deviceId, token));
+        var key = Credentials.GrainKey(CredentialKind.DeviceToken, token);
+        await grains.GetGrain<ICredentialGrain>(key).IssueAsync(new Credential(CredentialKind.DeviceToken, ownerAccountId, "device", deviceId));
+        var previous = await grains.GetGrain<IOwnerHoldingsGrain>(ownerAccountId).ReplaceDeviceTokenAsync(deviceId, key);
+        if (previous is not null && previous != key) await grains.GetGrain<ICredentialGrain>(previous).RevokeAsync();
+        return token;
+    }
+
+    private static async Task<IResult> RotateTokenAsync(string deviceId, HttpContext context, IGrainFactory grains, IClusterClient cluster)
+    {
+        var (_, problem) = await OwnedDeviceAsync(deviceId, context, grains);
+        if (problem is not null) return problem;
+        var token = await IssueTokenAsync(context.Caller().AccountId, deviceId, grains);
+        await DisconnectAsync(deviceId, cluster);
+        return Results.Ok(new RegisterDeviceResponse(deviceId, token));
+    }
+
+    private static async Task<IResult> RevokeTokenAsync(string deviceId, HttpContext context, IGrainFactory grains, IClusterClient cluster)
+    {
+        var (_, problem) = await OwnedDeviceAsync(deviceId, context, grains);
+        if (problem is not null) return problem;
+        var previous = await grains.GetGrain<IOwnerHoldingsGrain>(context.Caller().AccountId).ReplaceDeviceTokenAsync(deviceId, null);
+        if (previous is not null) await grains.GetGrain<ICredentialGrain>(previous).RevokeAsync();
+        await DisconnectAsync(deviceId, cluster);
+        return Results.NoContent();
+    }
+
+    /// <summary>A connection opened with the old token closes now, on whichever Api instance holds it (the device's stream).</summary>
+    private static Task DisconnectAsync(string deviceId, IClusterClient cluster) =>
+        cluster.GetStreamProvider(DeviceStreams.Provider).GetStream<DeviceCommand>(DeviceStreams.For(deviceId)).OnNextAsync(new DeviceTokenRevoked());
+
+    private static async Task<(DeviceView? Device, IResult? Problem)> OwnedDeviceAsync(string deviceId, HttpContext context, IGrainFactory grains)
+    {
+        var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetAsync();
+        if (device is null) return (null, Problems.NotFound("device"));
+        if (device.OwnerAccountId != context.Caller().AccountId) return (null, Problems.Forbidden("this device belongs to another owner"));
+        return (device, null);
     }
 
     private static async Task<IResult> GetAsync(string deviceId, HttpContext context, IGrainFactory grains)
     {
-        var device = await grains.GetGrain<IDeviceGrain>(deviceId).GetAsync();
-        if (device is null) return Problems.NotFound("device");
-        if (device.OwnerAccountId != context.Caller().AccountId) return Problems.Forbidden("this device belongs to another owner");
+        var (device, problem) = await OwnedDeviceAsync(deviceId, context, grains);
+        if (device is null) return problem!;
         var earnings = (await grains.GetGrain<IAccountGrain>(device.OwnerAccountId).GetAsync()).Devices.GetValueOrDefault(deviceId);
         return Results.Ok(Describe(device, earnings));
     }

@@ -31,6 +31,9 @@ public static class JobsApi
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
+    /// <summary>Bounds of maxHu: a micro-HU is the ledger's unit; far above any balance, well inside a long of micro-HU.</summary>
+    public const decimal MinMaxHu = 0.000001m, MaxMaxHu = 1_000_000_000m;
+
     public static RouteGroupBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAccount();
@@ -49,9 +52,15 @@ public static class JobsApi
     {
         var caller = context.Caller();
         if (caller.Role != "client") return Problems.Forbidden("only client accounts submit jobs; a contributor account runs devices");
+        // Every check of the input comes before the first side effect (the idempotency claim, the escrow): a refused
+        // request leaves nothing behind, so the corrected retry with the same key goes through.
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
-        if (request.MaxHu is <= 0) return Problems.Invalid("maxHu", "must be positive");
+        if (request.MaxHu is { } max && (max < MinMaxHu || max > MaxMaxHu))
+            return Problems.Invalid("maxHu", $"must be from {MinMaxHu} (one micro-HU) to {MaxMaxHu:#,0} HU");
+        var specErrors = SpecValidator.Validate(request.Spec);
+        if (specErrors.Count > 0) return Problems.Invalid(specErrors);
         var jobId = $"job_{Guid.NewGuid():N}";
+        (string Key, string Fingerprint)? claim = null;
 
         if (context.Request.Headers[IdempotencyHeader].FirstOrDefault() is { } key)
         {
@@ -59,6 +68,7 @@ public static class JobsApi
             var fingerprint = Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request, json.Value.SerializerOptions)));
             var claimed = await grains.GetGrain<IIdempotencyGrain>($"{caller.AccountId}/{key}").ClaimAsync(fingerprint, jobId);
             if (claimed is null) return Problems.Conflict($"this {IdempotencyHeader} was used for a different request");
+            claim = ($"{caller.AccountId}/{key}", fingerprint);
             if (claimed != jobId)
             {
                 // A retry: the job exists already (or its first submission is still being answered).
@@ -70,6 +80,10 @@ public static class JobsApi
 
         var maxMicroHu = request.MaxHu is { } hu ? MicroHu.FromHu(hu) : (long?)null;
         var result = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(caller.AccountId, request.Spec, maxMicroHu));
+        // A refused submission created no job: its key is let go, so that the corrected request (a lower maxHu, once a
+        // device is online) is not a 409 for a key that holds nothing.
+        if (result.Refusal is not (JobRefusal.None or JobRefusal.AlreadyExists) && claim is { } held)
+            await grains.GetGrain<IIdempotencyGrain>(held.Key).ReleaseAsync(held.Fingerprint, jobId);
         return result.Refusal switch
         {
             JobRefusal.None or JobRefusal.AlreadyExists when result.Job is not null =>

@@ -21,17 +21,30 @@ public static class ApiHostingExtensions
     /// </summary>
     public static IServiceCollection AddHuginnApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section));
+        services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        // ASP.NET's "Request starting" lines carry the whole URL, query string included, at Information: kept off unless
+        // the configuration asks for them (Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics), so that a secret
+        // a client put in a URL by mistake does not land in the logs (issue 12, finding 10).
+        if (configuration["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] is null)
+            services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning));
         services.AddHuginnBlobStore(configuration);
         services.AddProblemDetails();
         services.AddExceptionHandler<ClusterUnavailableHandler>();
+        // Binding failures become exceptions so that BadRequestHandler answers them with the field at fault.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<BadRequestHandler>();
         services.Configure<JsonOptions>(o =>
         {
+            // A misspelt field would otherwise be ignored silently and its default used: refused by name instead.
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
+        services.AddSingleton<FailedAuthentications>();
         services.AddSingleton<Authenticator>();
+        services.AddSingleton<WorkerSockets>();
         services.AddSingleton<OperatorCheck>();
         // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
@@ -54,7 +67,7 @@ public static class ApiHostingExtensions
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value;
                 // Per key (hashed, so the limiter never holds secrets), else per address.
-                var secret = Authenticator.SecretOf(context, allowQueryToken: true);
+                var secret = Authenticator.SecretOf(context);
                 var partition = secret is null
                     ? $"ip:{context.Connection.RemoteIpAddress}"
                     : $"key:{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)))}";
@@ -86,9 +99,11 @@ public static class ApiHostingExtensions
                 "Huginn:Storage=postgres needs a connection string: set ConnectionStrings:Huginn (environment: ConnectionStrings__Huginn).");
         builder.UseOrleansClient(client =>
         {
+            client.UseHuginnTls(configuration);
             if (!postgres)
             {
-                client.UseLocalhostClustering();
+                // The local silo's gateway port (Huginn:GatewayPort, as the silo reads it; Orleans' default otherwise).
+                client.UseLocalhostClustering(configuration.GetValue("Huginn:GatewayPort", 30000));
                 // The same queues as the silo (HuginnSiloExtensions.AddHuginnStorage).
                 client.AddMemoryStreams(DeviceStreams.Provider, streams =>
                     streams.ConfigurePartitioning(DeviceStreams.MemoryQueues(configuration[DeviceStreams.MemoryQueuesKey])));

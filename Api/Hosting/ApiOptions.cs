@@ -33,4 +33,28 @@ public sealed class ApiOptions
     public int RequestsPerSecond { get; set; } = 50;
 
     public int RequestBurst { get; set; } = 100;
+
+    /// <summary>
+    /// A worker socket that sends no frame for this long is closed (1008): workers heartbeat every
+    /// <see cref="HeartbeatInterval"/>, so only a stalled or silent peer gets there.
+    /// </summary>
+    public TimeSpan WorkerIdleTimeout { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>A frame begun on a worker socket must end within this (a 64 MiB frame at ~0.6 MB/s); else 1008.</summary>
+    public TimeSpan FrameReadTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Devices one contributor may register; beyond it registration is refused (429, "quota exceeded").</summary>
+    public int MaxDevicesPerOwner { get; set; } = 256;
+
+    /// <summary>Worker sockets of one owner open at once on one Api instance; beyond it 429 (or 1008 after a hello).</summary>
+    public int MaxSocketsPerOwner { get; set; } = 256;
+
+    /// <summary>Failed authentications (an unknown key or token, a wrong operator key) one client address may make in a burst…</summary>
+    public int FailedAuthBurst { get; set; } = 30;
+
+    /// <summary>…and per minute after it; beyond them every authentication from that address is answered 429 with Retry-After.</summary>
+    public int FailedAuthPerMinute { get; set; } = 30;
+
+    /// <summary>Bytes of blobs one account may hold (its uploads); beyond it uploads are refused (429, "quota exceeded").</summary>
+    public long BlobBytesPerAccount { get; set; } = 4L * 1024 * 1024 * 1024;
 }

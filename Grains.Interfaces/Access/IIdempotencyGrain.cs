@@ -13,4 +13,11 @@ public interface IIdempotencyGrain : IGrainWithStringKey
     /// </summary>
     [Alias("claim")]
     Task<string?> ClaimAsync(string requestFingerprint, string proposedJobId);
+
+    /// <summary>
+    /// Lets go of a claim whose request was refused (no job was created), so that a corrected request may use the
+    /// key. Only the claim of that fingerprint and job id is released; anything else is left as it is.
+    /// </summary>
+    [Alias("release")]
+    Task ReleaseAsync(string requestFingerprint, string jobId);
 }

@@ -32,6 +32,13 @@ public sealed record ShardAssignment : DeviceCommand
 [GenerateSerializer, Immutable, Alias("huginn.connection-replaced")]
 public sealed record ConnectionReplaced([property: Id(0)] string ConnectionId) : DeviceCommand;
 
+/// <summary>
+/// The device's token was revoked or rotated by its owner (published by the Api): the connection it opened must
+/// close now, not whenever it next reconnects.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("huginn.device-token-revoked")]
+public sealed record DeviceTokenRevoked : DeviceCommand;
+
 /// <summary>Stop working on a lease: it expired, was cancelled with its job, or the device was banned.</summary>
 [GenerateSerializer, Immutable, Alias("huginn.lease-revoked")]
 public sealed record LeaseRevoked(

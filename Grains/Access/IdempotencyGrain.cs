@@ -21,4 +21,12 @@ public sealed class IdempotencyGrain(
         await state.WriteStateAsync();
         return proposedJobId;
     }
+
+    public async Task ReleaseAsync(string requestFingerprint, string jobId)
+    {
+        if (state.State.JobId != jobId || state.State.Fingerprint != requestFingerprint) return;
+        state.State.JobId = null;
+        state.State.Fingerprint = null;
+        await state.ClearStateAsync();
+    }
 }

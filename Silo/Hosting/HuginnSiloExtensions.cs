@@ -67,7 +67,10 @@ public static class HuginnSiloExtensions
     {
         // Failure detection (probe timeouts, votes) is tunable: Huginn:Membership binds Orleans' ClusterMembershipOptions.
         silo.Services.AddOptions<ClusterMembershipOptions>().Bind(configuration.GetSection("Huginn:Membership"));
-        if (!UsesPostgres(configuration)) return silo.UseLocalhostClustering();
+        silo.UseHuginnNetworkSecurity(configuration);
+        if (!UsesPostgres(configuration))
+            return silo.UseLocalhostClustering(configuration.GetValue(SiloPortKey, EndpointOptions.DEFAULT_SILO_PORT),
+                configuration.GetValue(GatewayPortKey, EndpointOptions.DEFAULT_GATEWAY_PORT));
         var postgres = PostgresStorageOptions.From(configuration);
         silo.Configure<ClusterOptions>(o =>
         {
@@ -79,6 +82,12 @@ public static class HuginnSiloExtensions
             o.AdvertisedIPAddress = IPAddress.Parse(configuration[AdvertisedIpKey] ?? "127.0.0.1");
             o.SiloPort = configuration.GetValue(SiloPortKey, EndpointOptions.DEFAULT_SILO_PORT);
             o.GatewayPort = configuration.GetValue(GatewayPortKey, EndpointOptions.DEFAULT_GATEWAY_PORT);
+            // Listening on the advertised (private) address unless told otherwise, e.g. 0.0.0.0 behind NAT.
+            if (configuration[HuginnSiloSecurity.ListenIpKey] is { Length: > 0 } listen)
+            {
+                o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Parse(listen), o.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Parse(listen), o.GatewayPort);
+            }
         });
         return silo.UseAdoNetClustering(o =>
         {

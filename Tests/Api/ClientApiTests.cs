@@ -428,12 +428,12 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
         {
             ["Huginn:Api:RegistrationRequiresOperator"] = "true",
             ["Huginn:Api:OpenCredits"] = "false",
-            ["Huginn:Api:OperatorKey"] = "operator-secret-for-tests",
+            ["Huginn:Api:OperatorKey"] = Hostile.HostileAuthTests.StrongOperatorKey,
         }).Build();
         await using var pool = await LocalPool.StartAsync(gated);
         using var anonymous = new HttpClient { BaseAddress = pool.ApiUrl };
         using var op = new HttpClient { BaseAddress = pool.ApiUrl };
-        op.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "operator-secret-for-tests");
+        op.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Hostile.HostileAuthTests.StrongOperatorKey);
 
         Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsJsonAsync("v1/accounts", new { name = "x", role = "client" })).StatusCode);
         var created = await (await op.PostAsJsonAsync("v1/accounts", new { name = "x", role = "client" })).Content.ReadFromJsonAsync<CreateAccountResponse>(Frame.Json);

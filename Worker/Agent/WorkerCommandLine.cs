@@ -12,7 +12,9 @@ public static class WorkerCommandLine
 
           --api URL          the pool's Api (HUGINN_API), e.g. http://127.0.0.1:5080
           --token TOKEN      this device's token (HUGINN_DEVICE_TOKEN)
-          --register         create the device with a contributor key first, then run (prints the token)
+          --token-file PATH  keeps the token in PATH (owner-only): --register writes it, a later run reads it (HUGINN_DEVICE_TOKEN_FILE)
+          --register         create the device with a contributor key first, then run
+          --show-token       with --register: print the new token (it is never printed otherwise)
           --api-key KEY      contributor API key for --register (HUGINN_API_KEY)
           --name NAME        device name for --register (default: the machine name)
           --threads N        CPU threads for TorchSharp (default: all cores)
@@ -26,6 +28,8 @@ public static class WorkerCommandLine
     {
         string? Value(ref int i) => i + 1 < args.Length ? args[++i] : null;
         string? api = environment("HUGINN_API"), token = environment("HUGINN_DEVICE_TOKEN"), apiKey = environment("HUGINN_API_KEY");
+        string? tokenFile = environment("HUGINN_DEVICE_TOKEN_FILE");
+        var showToken = false;
         string? name = null, fault = null;
         int? threads = null;
         var slots = WorkerOptions.DefaultSlots;
@@ -36,6 +40,8 @@ public static class WorkerCommandLine
             {
                 case "--api": api = Value(ref i); break;
                 case "--token": token = Value(ref i); break;
+                case "--token-file": tokenFile = Value(ref i); break;
+                case "--show-token": showToken = true; break;
                 case "--api-key": apiKey = Value(ref i); break;
                 case "--name": name = Value(ref i); break;
                 case "--register": register = true; break;
@@ -57,7 +63,8 @@ public static class WorkerCommandLine
         if (api is null || !Uri.TryCreate(api, UriKind.Absolute, out var apiUri) || apiUri.Scheme is not ("http" or "https"))
             return (null, false, "--api (or HUGINN_API) must be the pool's http(s) URL");
         if (register && string.IsNullOrEmpty(apiKey)) return (null, false, "--register needs --api-key (or HUGINN_API_KEY) of a contributor account");
-        if (!register && string.IsNullOrEmpty(token)) return (null, false, "--token (or HUGINN_DEVICE_TOKEN) is required, or use --register");
+        if (!register && string.IsNullOrEmpty(token) && string.IsNullOrEmpty(tokenFile))
+            return (null, false, "--token or --token-file (or HUGINN_DEVICE_TOKEN) is required, or use --register");
         Fault parsedFault = Fault.None;
         if (fault is not null && !Enum.TryParse(fault, ignoreCase: true, out parsedFault))
             return (null, false, "--fault takes wrong, noisy, lazy or stall");
@@ -67,6 +74,8 @@ public static class WorkerCommandLine
             DeviceToken = token,
             ApiKey = apiKey,
             Register = register,
+            ShowToken = showToken,
+            TokenFile = tokenFile,
             Name = name ?? Environment.MachineName,
             Threads = threads,
             Slots = slots,

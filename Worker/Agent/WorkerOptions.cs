@@ -8,6 +8,10 @@ public sealed record WorkerOptions
     /// <summary>With <see cref="Register"/>: the contributor's account key, used once to create this device.</summary>
     public string? ApiKey { get; init; }
     public bool Register { get; init; }
+    /// <summary>Print the device token at registration. Off by default: terminals and their logs outlive the secret's owner.</summary>
+    public bool ShowToken { get; init; }
+    /// <summary>Where the token is kept (owner-only file): written at registration, read at start when no --token is given.</summary>
+    public string? TokenFile { get; init; }
     public string Name { get; init; } = Environment.MachineName;
     public int? Threads { get; init; }
     /// <summary>
