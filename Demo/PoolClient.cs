@@ -13,6 +13,9 @@ public sealed class PoolClient(Uri api, string? apiKey = null) : IDisposable
 
     public PoolClient As(string key) => new(api, key);
 
+    /// <summary>The API key this client sends (null: anonymous).</summary>
+    public string? ApiKey => apiKey;
+
     public async Task<CreateAccountResponse> CreateAccountAsync(string name, string role) =>
         await SendAsync<CreateAccountResponse>(HttpMethod.Post, "v1/accounts", new CreateAccountRequest(name, role));
 

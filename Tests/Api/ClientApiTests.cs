@@ -192,7 +192,7 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
     }
 
     [Fact]
-    public async Task Contributor_without_funds_cannot_submit_jobs()
+    public async Task Contributor_cannot_submit_jobs_whatever_its_funds()
     {
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("idle");
@@ -200,7 +200,7 @@ public sealed class ClientApiTests(ApiPoolFixture fixture)
         var (key, _) = await AccountAsync("contributor");
         using var http = Http(key);
 
-        Assert.Equal(HttpStatusCode.PaymentRequired, (await PostJsonAsync(http, "v1/jobs", SubmitBody(EdgeSpecs.Training(1, 1)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PostJsonAsync(http, "v1/jobs", SubmitBody(EdgeSpecs.Training(1, 1)))).StatusCode);
     }
 
     [Fact]

@@ -287,8 +287,8 @@ public sealed class WorkerEdgeTests(ApiPoolFixture fixture)
         Assert.Equal(Digest.Sha256Hex(bytes), blobId);
         using var http = new HttpClient { BaseAddress = fixture.Pool.ApiUrl };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"v1/blobs/{blobId}")).StatusCode);
-        var (_, _, deviceToken) = await fixture.DeviceAsync("reader");
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
+        // The uploader reads it back; a device reads it only while a lease of its needs it (HostileAccessTests).
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", client.ApiKey);
         Assert.Equal(bytes, await http.GetByteArrayAsync($"v1/blobs/{blobId}"));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"v1/blobs/{new string('0', 64)}")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("v1/blobs/not-a-digest")).StatusCode);
