@@ -56,6 +56,13 @@ public sealed class PoolOptions
     public int MaxShardFailures { get; set; } = 8;
 
     /// <summary>
+    /// At most this many devices of one owner take part in one round of a job (its shards and audits): a farm of one
+    /// contributor cannot take over a job, and its devices only ever audit other owners' work anyway. Checked once per
+    /// dispatch pass (Round.OwnerCaps), so a pass may overshoot by the leases it adds.
+    /// </summary>
+    public int MaxDevicesPerOwnerPerJob { get; set; } = 16;
+
+    /// <summary>
     /// Failures of one shard by one owner's devices after which none of that owner's devices gets it again. Two, not
     /// one: an Api restart makes honest workers give back the shards whose inputs they could not fetch, once.
     /// </summary>

@@ -44,6 +44,9 @@ public sealed record RouteRequest
     /// must run on the same class, can be placed at all.
     /// </summary>
     [Id(7)] public bool AuditableClassOnly { get; init; }
+    /// <summary>Owners at the job's device cap: only their devices in <see cref="CappedOwnersDevices"/> may take more of it.</summary>
+    [Id(8)] public string[] CappedOwners { get; init; } = [];
+    [Id(9)] public string[] CappedOwnersDevices { get; init; } = [];
 }
 
 /// <summary>The device chosen for a shard, with a slot reserved on it in its partition.</summary>

@@ -102,6 +102,34 @@ public sealed class Round
     public static IEnumerable<string> ExcludedOwners(ShardState shard, PoolOptions options) =>
         shard.OwnerFailures.Where(o => o.Value >= options.MaxShardFailuresPerOwner).Select(o => o.Key);
 
+    /// <summary>The devices of each owner on this round's leases: one scan, made once per dispatch pass (<see cref="OwnerCaps"/>).</summary>
+    public Dictionary<string, HashSet<string>> DevicesByOwner()
+    {
+        var devicesByOwner = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var shard in Shards.Values)
+        {
+            foreach (var lease in shard.Leases) NoteDevice(devicesByOwner, lease.OwnerAccountId, lease.DeviceId);
+        }
+        return devicesByOwner;
+    }
+
+    /// <summary>Adds a device to its owner's set; true when the set grew.</summary>
+    public static bool NoteDevice(Dictionary<string, HashSet<string>> devicesByOwner, string owner, string device)
+    {
+        if (!devicesByOwner.TryGetValue(owner, out var devices)) devicesByOwner[owner] = devices = [];
+        return devices.Add(device);
+    }
+
+    /// <summary>
+    /// Owners that already have <paramref name="maxDevicesPerOwner"/> devices on the round, and those devices: the only
+    /// ones of theirs that may take more of it (<see cref="PoolOptions.MaxDevicesPerOwnerPerJob"/>).
+    /// </summary>
+    public static (string[] Owners, string[] TheirDevices) OwnerCaps(Dictionary<string, HashSet<string>> devicesByOwner, int maxDevicesPerOwner)
+    {
+        var capped = devicesByOwner.Where(o => o.Value.Count >= maxDevicesPerOwner).ToList();
+        return ([.. capped.Select(o => o.Key)], [.. capped.SelectMany(o => o.Value)]);
+    }
+
     /// <summary>
     /// Whether a shard that owners failed has nobody left: no online device of another owner could take it (busy or not,
     /// <paramref name="anyEligible"/>), and that has lasted <see cref="PoolOptions.NoEligibleDeviceGrace"/>. The grace

@@ -71,6 +71,8 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
     public async Task<DispatchResult> DispatchAsync(DispatchJob job, Round round, int expectedFreeSlots, bool probe, Func<int, bool> canReserveAnotherLease)
     {
         var waiting = new Queue<ShardState>(round.Waiting());
+        _devicesByOwner = round.DevicesByOwner();
+        _ownerCaps = Round.OwnerCaps(_devicesByOwner, options.MaxDevicesPerOwnerPerJob);
         var wave = Math.Clamp(expectedFreeSlots, 1, MaxShardsInFlight);
         var outcomes = new List<ShardOutcome>();
         while (waiting.Count > 0)
@@ -124,6 +126,14 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         return outcome;
     }
 
+    /// <summary>
+    /// The devices of each owner on the round, and the owners at the job's device cap with their devices
+    /// (<see cref="Round.OwnerCaps"/>): made at the start of a pass and kept current as routing picks devices
+    /// (<see cref="TakeOwnerSlot"/>); a device an offer then refused stays counted for the pass.
+    /// </summary>
+    private Dictionary<string, HashSet<string>> _devicesByOwner = [];
+    private (string[] Owners, string[] TheirDevices) _ownerCaps = ([], []);
+
     /// <summary>What the next lease of the shard asks the router for: the job's requirement less the shard's exclusions.</summary>
     private RouteRequest Request(DispatchJob job, ShardState shard, HashSet<string> refused)
     {
@@ -138,8 +148,25 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             PreferredClass = preferredClass,
             RequiredClass = requiredClass,
             AuditableClassOnly = Rules.Routing.NeedsAuditableClass(job.Spec.Precision, primaryClass),
+            CappedOwners = _ownerCaps.Owners,
+            CappedOwnersDevices = _ownerCaps.TheirDevices,
             InputBlobIds = job.InputBlobIds,
         };
+    }
+
+    /// <summary>
+    /// Counts the chosen device against its owner's cap for the round (<see cref="PoolOptions.MaxDevicesPerOwnerPerJob"/>);
+    /// false when the owner already has that many other devices on it. Checked after the router's answer, on the
+    /// grain's turn, because the offers of one wave are routed side by side on requests made before any of them landed.
+    /// </summary>
+    private bool TakeOwnerSlot(RouteDecision decision)
+    {
+        if (_devicesByOwner.TryGetValue(decision.OwnerAccountId, out var devices) && devices.Contains(decision.DeviceId)) return true;
+        if (devices is not null && devices.Count >= options.MaxDevicesPerOwnerPerJob) return false;
+        Round.NoteDevice(_devicesByOwner, decision.OwnerAccountId, decision.DeviceId);
+        if (_devicesByOwner[decision.OwnerAccountId].Count == options.MaxDevicesPerOwnerPerJob)
+            _ownerCaps = Round.OwnerCaps(_devicesByOwner, options.MaxDevicesPerOwnerPerJob);
+        return true;
     }
 
     /// <summary>Routes one more lease for the shard. Null when no device could take it now; false when the chosen one refused.</summary>
@@ -147,6 +174,14 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
     {
         var decision = await grains.GetGrain<IShardRouterGrain>(0).RouteAsync(Request(job, shard, refused));
         if (decision is null) return null;
+        if (!TakeOwnerSlot(decision))
+        {
+            // Routed on a request made before side-by-side offers filled the owner's cap: give the slot back, try another.
+            await grains.GetGrain<IDevicePartitionGrain>(RoutingPartitions.KeyFor(decision.HardwareClass, decision.DeviceId, options.PartitionsPerClass))
+                .ReleaseAsync(decision.DeviceId);
+            refused.Add(decision.DeviceId);
+            return false;
+        }
 
         var shardRef = round.RefOf(job.JobId, shard);
         var assignment = new ShardAssignment

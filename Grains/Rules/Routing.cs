@@ -11,7 +11,8 @@ namespace Huginn.Grains.Rules;
 /// (advertised GFLOP/s × <see cref="PoolOptions.ComputeEfficiency"/>, shared among its slots); its lease is that
 /// × <see cref="PoolOptions.LeaseSafetyFactor"/> + <see cref="PoolOptions.LeaseGrace"/>. A device whose lease would
 /// exceed the limit never gets the shard.</item>
-/// <item>Device choice: capable (kind, memory, runtime), a free slot, not excluded, owner not already involved,
+/// <item>Device choice: capable (kind, memory, runtime), a free slot, not excluded, owner not already involved and
+/// not at the job's device cap (unless the device is one of its capped few),
 /// can finish within the lease limit; lowest expected time × load ÷ reliability, halved when the device already
 /// holds every input. A tie keeps the first scanned (partitions scan in id order: the lowest id).</item>
 /// <item>Audit class (<see cref="AuditClass"/>): an fp32 audit prefers the primary's class; a bf16 audit must run on it.</item>
@@ -83,7 +84,9 @@ public static class Routing
         entry.BusySlots < entry.Slots
         && request.Requirement.Allows(entry.Kind, entry.WorkingMemoryMb, entry.Runtimes)
         && Array.IndexOf(request.ExcludedDevices, entry.DeviceId) < 0
-        && Array.IndexOf(request.ExcludedOwners, entry.OwnerAccountId) < 0;
+        && Array.IndexOf(request.ExcludedOwners, entry.OwnerAccountId) < 0
+        && (request.CappedOwners.Length == 0 || Array.IndexOf(request.CappedOwners, entry.OwnerAccountId) < 0
+            || Array.IndexOf(request.CappedOwnersDevices, entry.DeviceId) >= 0);
 
     private static bool HoldsAll(string[] cached, string[] inputs)
     {

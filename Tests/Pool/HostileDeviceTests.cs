@@ -104,4 +104,28 @@ public sealed class HostileDeviceTests(PoolClusterFixture fixture) : IAsyncLifet
         Assert.Contains(done.RoundLosses, double.IsFinite);
         await _pool.AssertLedgerBalancedAsync();
     }
+
+    [Fact]
+    public async Task One_owners_farm_takes_part_in_a_job_with_at_most_the_capped_number_of_devices()
+    {
+        var options = new PoolOptions();
+        PoolClusterFixture.ConfigureTestPool(options);
+        var farmer = await _pool.CreateContributorAsync();
+        var farm = new List<SimulatedDevice>();
+        for (var i = 0; i < options.MaxDevicesPerOwnerPerJob + 3; i++) farm.Add(await _pool.AddDeviceAsync(owner: farmer, gflops: 1000));
+        var others = new[] { await _pool.AddDeviceAsync(gflops: 10), await _pool.AddDeviceAsync(gflops: 10) };
+        var client = await _pool.CreateClientAsync(hu: 10);
+
+        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 12));
+        var done = await _pool.WaitUntilFinishedAsync(job.JobId);
+
+        Assert.Equal(JobStatus.Completed, done.Status);
+        foreach (var round in new[] { 0, 1 })
+        {
+            var farmDevices = farm.Count(d => d.Assignments.Any(a => a.JobId == job.JobId && a.Shard.Round == round));
+            Assert.InRange(farmDevices, 1, options.MaxDevicesPerOwnerPerJob);
+        }
+        Assert.All(others, d => Assert.NotEmpty(d.Assignments));
+        await _pool.AssertLedgerBalancedAsync();
+    }
 }

@@ -38,6 +38,7 @@ public sealed class PoolClusterFixture : IAsyncLifetime
         o.BanAfterInvalidVerdicts = 3;
         o.AuditSalt = "huginn-tests";
         o.PartitionsPerClass = 2;
+        o.MaxDevicesPerOwnerPerJob = 3;
         o.Pricing = new PricingOptions { FlopsPerHu = 1e9, MinShardMicroHu = 10, PoolFeeRate = 0.10 };
     }
 

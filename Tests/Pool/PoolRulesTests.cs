@@ -194,6 +194,8 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
         // Its shard takes 5 s of pool time, well inside the lease, where its claim said microseconds.
         await _pool.AdvanceClockAsync(TimeSpan.FromSeconds(5));
         braggart.Assignments.TryPeek(out var assignment);
+        // Honest from now on, before its slot frees: a next shard must not stall too.
+        braggart.Behavior = Behavior.Honest;
         Assert.Equal(ResultReceipt.Accepted, await braggart.AnswerHonestlyAsync(assignment!));
 
         var view = await _pool.DeviceAsync(braggart);
@@ -204,7 +206,6 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
         Assert.Equal(observed, view.Speed.Gflops, 6);
         Assert.Equal(observed, view.EffectiveGflops, 6);
         Assert.True(view.EffectiveGflops < 1, $"effective {view.EffectiveGflops} GFLOP/s");
-        braggart.Behavior = Behavior.Honest;
         Assert.Equal(JobStatus.Completed, (await _pool.WaitUntilFinishedAsync(job.JobId)).Status);
         await _pool.AssertLedgerBalancedAsync();
     }

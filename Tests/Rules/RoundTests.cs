@@ -180,6 +180,20 @@ public sealed class RoundTests
     }
 
     [Fact]
+    public void Owners_with_as_many_devices_on_the_round_as_the_cap_are_capped_to_those_devices()
+    {
+        var round = Round.Start(0, shards: 3);
+        round.AddLease(round.Shards[0], Lease("a", "farm-1", owner: "farmer"), "k0", 0, "salt");
+        round.AddLease(round.Shards[1], Lease("b", "farm-2", owner: "farmer"), "k1", 0, "salt");
+        round.AddLease(round.Shards[2], Lease("c", "dev-b", owner: "bob"), "k2", 0, "salt");
+
+        var (owners, devices) = Round.OwnerCaps(round.DevicesByOwner(), maxDevicesPerOwner: 2);
+
+        Assert.Equal(["farmer"], owners);
+        Assert.Equal(["farm-1", "farm-2"], devices.Order());
+    }
+
+    [Fact]
     public void A_shard_with_nobody_left_fails_only_after_the_grace()
     {
         var options = new PoolOptions { NoEligibleDeviceGrace = TimeSpan.FromSeconds(60) };

@@ -99,6 +99,21 @@ public sealed class RoutingRuleTests
     }
 
     [Fact]
+    public void An_owner_at_the_jobs_device_cap_gets_more_of_it_only_on_the_devices_it_already_has_there()
+    {
+        var request = Request() with { CappedOwners = ["farmer"], CappedOwnersDevices = ["farm-1", "farm-2"] };
+        DeviceSlotEntry Entry(string id, string owner) => new()
+        {
+            DeviceId = id, OwnerAccountId = owner, Kind = DeviceKind.Cpu, WorkingMemoryMb = 16_384, Gflops = 100, Runtimes = ["torch"],
+            Slots = 1, BusySlots = 0, Reliability = 1, CachedBlobIds = [],
+        };
+
+        Assert.True(Routing.IsCandidate(Entry("farm-1", "farmer"), request));
+        Assert.False(Routing.IsCandidate(Entry("farm-3", "farmer"), request));
+        Assert.True(Routing.IsCandidate(Entry("dev-b", "bob"), request));
+    }
+
+    [Fact]
     public void An_fp32_audit_prefers_the_primarys_class_and_a_bf16_audit_requires_it()
     {
         Assert.Equal(("gpu-24g", null), Routing.AuditClass(NumericPrecision.Fp32, "gpu-24g"));
