@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -39,25 +37,24 @@ public static class ApiOperationsExtensions
         app.MapPrometheusScrapingEndpoint().WithTags("Operations").WithName("Metrics")
             .WithSummary("Prometheus text: ASP.NET Core, Orleans client, .NET runtime and the pool's meters.");
         // Liveness runs no check: the process answers. A restart cannot fix the cluster being away, so it must not count.
-        app.MapHealthChecks("/healthz/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+        // Minimal-API endpoints (not MapHealthChecks) so that the OpenAPI document lists them with the others.
+        app.MapGet("/healthz/live", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => false, ct))
             .WithTags("Operations").WithName("Live").WithSummary("Liveness: the process answers; depends on nothing else.");
-        app.MapHealthChecks("/healthz/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync })
-            .WithTags("Operations").WithName("Ready").WithSummary("Readiness: the cluster answers through this Api's Orleans client.");
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = WriteAsync })
-            .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together.");
+        app.MapGet("/healthz/ready", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, c => c.Tags.Contains(ReadyTag), ct))
+            .WithTags("Operations").WithName("Ready").WithSummary("Readiness: the cluster answers through this Api's Orleans client (503 if not).");
+        app.MapGet("/healthz", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => true, ct))
+            .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
         return app;
     }
 
-    // The body the single /healthz always had ({"status":"ok"}), with the failing check's reason when there is one.
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    // The body the single /healthz always had ({"status":"ok"}), with each failing check's reason when not.
+    private static async Task<IResult> ReportAsync(HealthCheckService health, Func<HealthCheckRegistration, bool> checks, CancellationToken ct)
     {
-        context.Response.ContentType = "application/json";
+        var report = await health.CheckHealthAsync(checks, ct);
+        if (report.Status == HealthStatus.Healthy) return Results.Ok(new { status = "ok" });
         var failed = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy)
             .ToDictionary(e => e.Key, e => e.Value.Description ?? e.Value.Exception?.Message);
-        var body = report.Status == HealthStatus.Healthy
-            ? JsonSerializer.Serialize(new { status = "ok" })
-            : JsonSerializer.Serialize(new { status = "unavailable", failed });
-        return context.Response.WriteAsync(body);
+        return Results.Json(new { status = "unavailable", failed }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }
 
