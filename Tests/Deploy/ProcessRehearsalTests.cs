@@ -27,7 +27,7 @@ namespace Huginn.Tests.Deploy;
 /// health, metrics and Api HTTP ports are free ports (five processes share one network namespace here; the silo and
 /// gateway ports stay 11111 and 30000, each silo on its own loopback address as each pod has its own IP).
 /// </remarks>
-[Trait("Category", "Postgres")]
+[Trait("Category", "Postgres"), Collection(ProcessRehearsalCollection.Name)]
 public sealed class ProcessRehearsalTests(ITestOutputHelper output)
 {
     [Fact]
@@ -137,6 +137,16 @@ public sealed class ProcessRehearsalTests(ITestOutputHelper output)
         await host.StartAsync();
         return host;
     }
+}
+
+/// <summary>
+/// Runs alone, after the parallel tests: five hosts each open several Npgsql pools, and beside the other multi-process
+/// tests (FaultTests) they exhausted PostgreSQL's default 100 connections (53300) on a shared server.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessRehearsalCollection
+{
+    public const string Name = "process-rehearsal";
 }
 
 /// <summary>A container's environment as Kubernetes would compute it: downward API, secrets, <c>$(VAR)</c> in order.</summary>
