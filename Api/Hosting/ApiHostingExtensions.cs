@@ -46,6 +46,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<Authenticator>();
         services.AddSingleton<WorkerSockets>();
         services.AddSingleton<OperatorCheck>();
+        services.AddHuginnApiOperations();
         // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -141,8 +142,7 @@ public static class ApiHostingExtensions
             ui.RoutePrefix = "docs";
             ui.DocumentTitle = "Huginn API";
         });
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" })).WithTags("Operations").WithName("Health")
-            .WithSummary("Liveness and readiness.");
+        app.MapHuginnApiOperations();
         app.MapAccountsApi();
         app.MapDevicesApi();
         app.MapBlobsApi();

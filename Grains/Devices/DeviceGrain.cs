@@ -251,6 +251,7 @@ public sealed class DeviceGrain(
     public async Task RecordVerdictAsync(VerdictNotice notice)
     {
         if (!S.TryApplyVerdict(notice.LeaseId)) return;
+        Telemetry.PoolMeters.VerdictApplied(notice.Verdict);
         S.Record = Slashing.Apply(S.Record, notice.Verdict);
         await state.WriteStateAsync();
 
@@ -272,6 +273,7 @@ public sealed class DeviceGrain(
 
     private async Task BanAsync()
     {
+        Telemetry.PoolMeters.DeviceBanned();
         logger.LogWarning("Device {DeviceId} is banned after {Invalid} invalid verdicts", DeviceId, S.Record.Invalid);
         var wasOnline = S.Status == DeviceStatus.Online;
         await ReleaseAllLeasesAsync(LeaseEndReason.DeviceBanned);

@@ -267,6 +267,7 @@ public sealed class JobGrain(
                 return;
 
             case VerificationStatus.Decided:
+                Telemetry.PoolMeters.AuditDecided();
                 foreach (var lease in Round.Delivered(shard).ToList())
                 {
                     var won = decision.Winners.Contains(lease.DeviceId);
@@ -300,6 +301,7 @@ public sealed class JobGrain(
     private void SettleLease(ShardState shard, LeaseState lease, Verdict verdict)
     {
         Round.Settle(lease);
+        Telemetry.PoolMeters.LeaseSettled(verdict);
         S.VerdictOutbox.Add(new PendingVerdict(lease.DeviceId, new VerdictNotice(Current.RefOf(JobId, shard), lease.LeaseId, verdict)));
         var payment = Payment.ForVerdict(JobId, lease.LeaseId, lease.DeviceId, lease.OwnerAccountId, verdict,
             S.ShardPriceMicroHu, time.GetUtcNow(), _options.HoldingPeriod);
@@ -434,6 +436,7 @@ public sealed class JobGrain(
     public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed)
     {
         if (!Current.TryLose(leaseId, deviceId, Round.CountsAsShardFailure(reason, malformed), out var shard)) return;
+        Telemetry.PoolMeters.LeaseLost(reason);
         if (malformed)
         {
             // A malformed result is wrong on its face: it counts as an invalid verdict without needing a second device (Slashing).
@@ -467,6 +470,7 @@ public sealed class JobGrain(
         var expired = Current.Expire(time.GetUtcNow());
         foreach (var (shard, lease) in expired)
         {
+            Telemetry.PoolMeters.LeaseLost(LeaseEndReason.Expired);
             logger.LogInformation("Job {JobId}: lease {LeaseId} on {DeviceId} expired; shard {Index} goes elsewhere",
                 JobId, lease.LeaseId, lease.DeviceId, shard.Index);
         }

@@ -213,6 +213,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             Deadline = assignment.Deadline,
             Status = LeaseStatus.Open,
         }, shardRef.ToString(), offer.AuditRate, options.AuditSalt);
+        Telemetry.PoolMeters.ShardLeased(decision.HardwareClass);
         logger.LogDebug("Job {JobId}: {Shard} leased to {DeviceId} until {Deadline}", job.JobId, shardRef, decision.DeviceId, assignment.Deadline);
         return true;
     }

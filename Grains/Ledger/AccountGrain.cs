@@ -81,6 +81,7 @@ public sealed class AccountGrain(
         else
             S.Available += transfer.AmountMicroHu;
         await state.WriteStateAsync();
+        Telemetry.PoolMeters.TransferReceived(transfer);
         return TransferOutcome.Applied;
     }
 

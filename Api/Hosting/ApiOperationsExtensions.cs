@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Huginn.Api.Hosting;
+
+/// <summary>
+/// What operators watch on the Api: Prometheus metrics at <c>/metrics</c> and the split health endpoints
+/// (<c>/healthz/live</c>, <c>/healthz/ready</c>, and <c>/healthz</c> for both, as API.md lists). deploy/k8s probes these;
+/// the Ingress routes neither (docs/OPERATIONS.md).
+/// </summary>
+public static class ApiOperationsExtensions
+{
+    /// <summary>The pool's meter, defined in Grains (PoolMeters); it has values here only where a silo shares the process.</summary>
+    public const string PoolMeterName = "Huginn.Pool";
+
+    /// <summary>Orleans' meter: on a stand-alone Api, the client's messaging and gateway connections.</summary>
+    public const string OrleansMeterName = "Microsoft.Orleans";
+
+    private const string ReadyTag = "ready";
+
+    public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services)
+    {
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("huginn-api"))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddMeter(PoolMeterName, OrleansMeterName, "System.Runtime")
+                .AddPrometheusExporter());
+        services.AddHealthChecks()
+            .AddCheck<ClusterClientHealthCheck>("cluster", tags: [ReadyTag]);
+        return services;
+    }
+
+    public static WebApplication MapHuginnApiOperations(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint().WithTags("Operations").WithName("Metrics")
+            .WithSummary("Prometheus text: ASP.NET Core, Orleans client, .NET runtime and the pool's meters.");
+        // Liveness runs no check: the process answers. A restart cannot fix the cluster being away, so it must not count.
+        // Minimal-API endpoints (not MapHealthChecks) so that the OpenAPI document lists them with the others.
+        app.MapGet("/healthz/live", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => false, ct))
+            .WithTags("Operations").WithName("Live").WithSummary("Liveness: the process answers; depends on nothing else.");
+        app.MapGet("/healthz/ready", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, c => c.Tags.Contains(ReadyTag), ct))
+            .WithTags("Operations").WithName("Ready").WithSummary("Readiness: the cluster answers through this Api's Orleans client (503 if not).");
+        app.MapGet("/healthz", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => true, ct))
+            .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
+        return app;
+    }
+
+    // The body the single /healthz always had ({"status":"ok"}), with each failing check's reason when not.
+    private static async Task<IResult> ReportAsync(HealthCheckService health, Func<HealthCheckRegistration, bool> checks, CancellationToken ct)
+    {
+        var report = await health.CheckHealthAsync(checks, ct);
+        if (report.Status == HealthStatus.Healthy) return Results.Ok(new { status = "ok" });
+        var failed = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy)
+            .ToDictionary(e => e.Key, e => e.Value.Description ?? e.Value.Exception?.Message);
+        return Results.Json(new { status = "unavailable", failed }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}
+
+/// <summary>
+/// Ready when a round trip through the Orleans client reaches the cluster: the management grain lists at least one
+/// active silo within a few seconds. A client still connecting, or whose gateways are all gone, fails it.
+/// </summary>
+public sealed class ClusterClientHealthCheck(IClusterClient client) : IHealthCheck
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(Timeout, cancellationToken);
+            return hosts.Count > 0
+                ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)")
+                : HealthCheckResult.Unhealthy("the cluster lists no active silo");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"the cluster did not answer: {ex.GetType().Name}", ex);
+        }
+    }
+}
