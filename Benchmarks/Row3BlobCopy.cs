@@ -21,19 +21,25 @@ public static class Row3BlobCopy
     /// <summary>MB/s = 10⁶ bytes per second, best of the repeats; the worker's path includes its SHA-256 check, timed alone too.</summary>
     public sealed record Result(double StreamedMBps, double WorkerPathMBps, double RawMBps, TimeSpan Sha256);
 
-    public static async Task<Result> MeasureAsync(PoolClient uploader, Uri apiUrl, string deviceToken, int bytes, int repeats)
+    /// <remarks>
+    /// The blob is read back with the uploader's key: since blobs have access control (a device reads one only while a
+    /// lease of its needs it), the uploader is who may read an arbitrary blob. The download path (the store, the
+    /// endpoint, the worker's <see cref="BlobCache"/>) is the one a worker's lease takes; only the access check differs.
+    /// </remarks>
+    public static async Task<Result> MeasureAsync(PoolClient uploader, Uri apiUrl, int bytes, int repeats)
     {
+        var readerKey = uploader.ApiKey ?? throw new ArgumentException("the uploader needs an API key to read its blob back", nameof(uploader));
         var blob = new byte[bytes];
         new Random(7).NextBytes(blob);
         var blobId = await uploader.UploadAsync(blob);
         if (blobId != Digest.Sha256Hex(blob)) throw new InvalidOperationException("the pool named the blob by another digest");
 
         using var device = new HttpClient { BaseAddress = apiUrl };
-        device.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", deviceToken);
+        device.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", readerKey);
         // The worker's cache sets the token on each request itself.
         using var worker = new HttpClient { BaseAddress = apiUrl };
         // Warm-up: JIT, the connections, the blob grain's activation; the cache checks the bytes against the id.
-        await WorkerPathAsync(worker, deviceToken, blobId);
+        await WorkerPathAsync(worker, readerKey, blobId);
         await StreamedAsync(device, blobId, bytes);
         await RawCopyAsync(blob);
 
@@ -42,7 +48,7 @@ public static class Row3BlobCopy
         {
             raw = Min(raw, await RawCopyAsync(blob));
             streamed = Min(streamed, await StreamedAsync(device, blobId, bytes));
-            workerPath = Min(workerPath, await WorkerPathAsync(worker, deviceToken, blobId));
+            workerPath = Min(workerPath, await WorkerPathAsync(worker, readerKey, blobId));
             var hashing = Stopwatch.StartNew();
             Digest.Sha256Hex(blob);
             sha256 = Min(sha256, hashing.Elapsed);
@@ -71,9 +77,9 @@ public static class Row3BlobCopy
     }
 
     /// <summary>The worker's own BlobCache, fresh each time: download, then the SHA-256 check against the id.</summary>
-    private static async Task<TimeSpan> WorkerPathAsync(HttpClient http, string deviceToken, string blobId)
+    private static async Task<TimeSpan> WorkerPathAsync(HttpClient http, string readerKey, string blobId)
     {
-        var cache = new BlobCache(http, deviceToken, long.MaxValue);
+        var cache = new BlobCache(http, readerKey, long.MaxValue);
         var clock = Stopwatch.StartNew();
         await cache.GetAsync(blobId, CancellationToken.None);
         return clock.Elapsed;

@@ -158,7 +158,7 @@ public static class Row3Gateway
             {
                 loaded = await MeasureAsync(workers, fleet, probe, sizes.Window, () => RunJobsAsync(client, sizes.ShardsPerJob, sizes.ConcurrentJobs, sizes.Window));
                 saturated = await MeasureAsync(workers, fleet, probe, sizes.Window, () => direct.SaturatedAsync(sizes.MaxInFlight, 16, sizes.Window));
-                blob = await Row3BlobCopy.MeasureAsync(client, pool.ApiUrl, devices[0].Token, sizes.BlobBytes, sizes.BlobRepeats);
+                blob = await Row3BlobCopy.MeasureAsync(client, pool.ApiUrl, sizes.BlobBytes, sizes.BlobRepeats);
             }
             Row3StreamClock.Stop();
             CheckWorkers(workers);

@@ -40,7 +40,8 @@ public sealed class ProcessRehearsalTests(ITestOutputHelper output)
         var secrets = new Dictionary<(string, string), string>
         {
             [("huginn-postgres", "connection-string")] = database.ConnectionString,
-            [("huginn-api", "operator-key")] = $"op_{Guid.NewGuid():N}",
+            // 32 random bytes, as the Api demands of an operator key (OPERATIONS.md).
+            [("huginn-api", "operator-key")] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
         };
         var clusterId = siloDeployment.Spec.Template.Metadata.Labels["orleans/clusterId"];
 
