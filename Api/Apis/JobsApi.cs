@@ -120,7 +120,10 @@ public static class JobsApi
         if (problem is not null) return problem;
         if (format is not (null or "f32" or "torchsharp")) return Problems.Invalid("format", "must be 'f32' or 'torchsharp'");
         var result = await grains.GetGrain<IJobGrain>(jobId).GetResultAsync();
-        if (result is null) return Problems.Conflict($"the job is {StateOf(job!.Status)}; its result exists once it has completed");
+        if (result is null)
+            return Problems.Conflict($"the job is {StateOf(job!.Status)}; its result exists once it has completed (or, for training, once it stopped after a completed round)");
+        // Which rounds these weights hold: all of them, or a stopped training job's last checkpoint.
+        context.Response.Headers["Huginn-Rounds-Completed"] = result.RoundsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // The result lies in the blob store, one blob per shard (or the weights): streamed from there, never through a grain.
         foreach (var blobId in result.BlobIds)
         {

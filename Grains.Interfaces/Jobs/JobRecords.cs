@@ -113,8 +113,13 @@ public enum JobRefusal
 /// (Ids 1 and 2 carried the values and bytes inline; do not reuse them.)
 /// </summary>
 [GenerateSerializer, Immutable, Alias("huginn.job-result")]
+/// <param name="RoundsCompleted">
+/// Rounds whose result this is: all of them for a completed job; for a training job that failed or was cancelled, the
+/// rounds its last checkpoint holds (the weights after them, kept for the client and for <c>weightsFromJobId</c>).
+/// </param>
 public sealed record JobResult(
     [property: Id(0)] WorkloadKind Kind,
     [property: Id(4)] string[] BlobIds,
     [property: Id(5)] long Bytes,
-    [property: Id(3)] double[] RoundLosses);
+    [property: Id(3)] double[] RoundLosses,
+    [property: Id(6)] int RoundsCompleted = 0);

@@ -146,13 +146,21 @@ public sealed class JobGrain(
         return View();
     }
 
+    /// <summary>
+    /// The result of a completed job; for a training job that failed or was cancelled after at least one round, the
+    /// weights after its last completed round (paid for, and kept by <see cref="KeepOnlyResultBlobsAsync"/>). Null
+    /// otherwise: a running job, or one that stopped before anything was averaged.
+    /// </summary>
     public Task<JobResult?> GetResultAsync()
     {
-        if (!S.Exists || S.Status != JobStatus.Completed) return Task.FromResult<JobResult?>(null);
-        var result = S.Spec!.Kind == WorkloadKind.Train
-            ? new JobResult(WorkloadKind.Train, [S.WeightsBlobId!], 4L * Plan.ParameterCount, S.RoundLosses.ToArray())
+        if (!S.Exists) return Task.FromResult<JobResult?>(null);
+        var train = S.Spec!.Kind == WorkloadKind.Train;
+        var stoppedWithCheckpoint = train && S.Status is JobStatus.Failed or JobStatus.Cancelled && S.RoundLosses.Count > 0;
+        if (S.Status != JobStatus.Completed && !stoppedWithCheckpoint) return Task.FromResult<JobResult?>(null);
+        var result = train
+            ? new JobResult(WorkloadKind.Train, [S.WeightsBlobId!], 4L * Plan.ParameterCount, S.RoundLosses.ToArray(), S.RoundLosses.Count)
             : new JobResult(S.Spec.Kind, S.RoundResults.OrderBy(r => r.Key).Select(r => r.Value.BlobId).ToArray(),
-                S.RoundResults.Values.Sum(r => r.Bytes), []);
+                S.RoundResults.Values.Sum(r => r.Bytes), [], 1);
         return Task.FromResult<JobResult?>(result);
     }
 

@@ -64,10 +64,17 @@ public static class JobInputs
         // Another owner's job reads as unknown: its existence is not ours to reveal.
         if (view is null || view.OwnerAccountId != ownerAccountId) errors.Add(new SpecError("weightsFromJobId", "no job of yours with this id"));
         else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError("weightsFromJobId", "is not a training job"));
-        else if (view.Status != JobStatus.Completed) errors.Add(new SpecError("weightsFromJobId", $"has not completed (it is {view.Status.ToString().ToLowerInvariant()})"));
         else if (!SameModel(view.Spec.Model!, spec.Model!)) errors.Add(new SpecError("model", "must be the model the source job trained"));
         if (errors.Count > 0) return (null, errors);
-        return ((await source.GetResultAsync())!.BlobIds.Single(), errors);
+        // A completed job's final weights, or the last checkpoint of one that failed or was cancelled after a round.
+        if (await source.GetResultAsync() is not { } result)
+        {
+            errors.Add(new SpecError("weightsFromJobId", view!.IsFinished
+                ? $"is {view.Status.ToString().ToLowerInvariant()} before completing a round: it has no weights"
+                : $"has not finished (it is {view.Status.ToString().ToLowerInvariant()})"));
+            return (null, errors);
+        }
+        return (result.BlobIds.Single(), errors);
     }
 
     private static bool SameModel(ModelSpec a, ModelSpec b) =>
