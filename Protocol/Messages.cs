@@ -70,7 +70,11 @@ public sealed record ResultMessage(string LeaseId, double Loss, long Samples, in
 public sealed record ReceiptMessage(string LeaseId, string Receipt) : ProtocolMessage;
 
 /// <summary>Worker → server: giving a lease back unfinished (shutting down); the shard goes elsewhere at once.</summary>
-public sealed record ReleaseMessage(string LeaseId) : ProtocolMessage;
+/// <param name="Reason">Why, in the worker's words (optional, at most <see cref="MaxReasonLength"/> characters kept): the job's failure reason quotes it when a shard fails everywhere.</param>
+public sealed record ReleaseMessage(string LeaseId, string? Reason = null) : ProtocolMessage
+{
+    public const int MaxReasonLength = 300;
+}
 
 /// <summary>Server → worker: stop working on a lease (expired, job ended, not needed, device banned).</summary>
 public sealed record RevokeMessage(string LeaseId, string Reason) : ProtocolMessage;

@@ -130,7 +130,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
             if (behavior == Behavior.Stalled) return;
             if (behavior == Behavior.GiveBack)
             {
-                await Grain.ReleaseLeaseAsync(assignment.LeaseId);
+                await Grain.ReleaseLeaseAsync(assignment.LeaseId, "simulated give-back");
                 return;
             }
             if (AwaitsVerdicts) await _oneAtATime.WaitAsync();

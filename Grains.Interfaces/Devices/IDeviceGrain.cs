@@ -33,8 +33,9 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// The worker gives a lease back unfinished; the job re-leases the shard at once. It costs the device (its
     /// record, a cool-down after too many) and its owner that shard after two (Rules.ReleaseLimit, Round).
     /// </summary>
+    /// <param name="reason">The worker's own words on why (already trimmed by the edge), or null.</param>
     [Alias("release-lease")]
-    Task ReleaseLeaseAsync(string leaseId);
+    Task ReleaseLeaseAsync(string leaseId, string? reason);
 
     /// <summary>
     /// Whether the device may read a blob now: a lease it holds open needs it (the job's dataset, the round's weights).

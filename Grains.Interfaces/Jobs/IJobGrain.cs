@@ -35,5 +35,6 @@ public interface IJobGrain : IGrainWithStringKey
     /// as an invalid result): the shard goes to another device. One-way, like <see cref="DeliverResultAsync"/>.
     /// </summary>
     [OneWay, Alias("lease-lost")]
-    Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed);
+    /// <param name="detail">What the device or the pool said about it (a worker's release reason, a malformed result's problem), or null.</param>
+    Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail);
 }

@@ -431,7 +431,7 @@ public sealed class JobGrain(
         if (result.Exhausted is { } exhausted && IsActive)
         {
             await FinishAsync(JobStatus.Failed,
-                $"shard {exhausted.Index} of round {Current.Number + 1} failed on {exhausted.Failures} lease(s) of {exhausted.FailedOwnerCount} contributor(s); no device of another contributor could run it");
+                $"shard {exhausted.Index} of round {Current.Number + 1} failed on {exhausted.Failures} lease(s) of {exhausted.FailedOwnerCount} contributor(s) (last: {exhausted.LastFailure}); no device of another contributor could run it");
             return;
         }
         // Results awaiting a tie-break cannot progress without a new lease: only running leases keep the job alive.
@@ -441,9 +441,12 @@ public sealed class JobGrain(
         }
     }
 
-    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed)
+    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail)
     {
-        if (!Current.TryLose(leaseId, deviceId, Round.CountsAsShardFailure(reason, malformed), out var shard)) return;
+        var countsAsFailure = Round.CountsAsShardFailure(reason, malformed);
+        if (!Current.TryLose(leaseId, deviceId, countsAsFailure, out var shard)) return;
+        // A device's words, quoted as such: they reach the client only if the shard fails everywhere.
+        if (countsAsFailure) shard.LastFailure = (malformed ? "malformed result" : reason.ToString().ToLowerInvariant()) + (detail is null ? "" : $" (\"{detail}\")");
         Telemetry.PoolMeters.LeaseLost(reason);
         if (malformed)
         {
@@ -455,15 +458,15 @@ public sealed class JobGrain(
             JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
         await state.WriteStateAsync();
         await FlushOutboxesAsync();
-        if (!await FailIfShardExhaustedAsync(shard, reason.ToString())) await DispatchAsync();
+        if (!await FailIfShardExhaustedAsync(shard)) await DispatchAsync();
     }
 
     /// <summary>A shard that keeps failing on device after device will not succeed: the job fails cleanly, refunding the rest.</summary>
-    private async Task<bool> FailIfShardExhaustedAsync(ShardState shard, string lastReason)
+    private async Task<bool> FailIfShardExhaustedAsync(ShardState shard)
     {
         if (!Round.IsExhausted(shard, _options) || !IsActive) return false;
         await FinishAsync(JobStatus.Failed,
-            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwnerCount} contributors (last: {lastReason.ToLowerInvariant()}); no device could run it");
+            $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwnerCount} contributors (last: {shard.LastFailure}); no device could run it");
         return true;
     }
 
@@ -487,7 +490,7 @@ public sealed class JobGrain(
         await FlushOutboxesAsync();
         foreach (var (shard, _) in expired)
         {
-            if (await FailIfShardExhaustedAsync(shard, "expired")) return;
+            if (await FailIfShardExhaustedAsync(shard)) return;
         }
         await DispatchAsync(expectedFreeSlots: expired.Count);
     }

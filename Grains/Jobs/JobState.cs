@@ -87,6 +87,8 @@ public sealed class ShardState
     public int FailedOwnerCount => OwnerFailures.Count;
     /// <summary>Since when no online device of an owner that has not failed the shard could take it; null while one could.</summary>
     [Id(10)] public DateTimeOffset? NoEligibleSince { get; set; }
+    /// <summary>How the shard's last failed lease ended, with what the device said (a worker's release reason), for the job's failure reason.</summary>
+    [Id(11)] public string? LastFailure { get; set; }
 
     /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
     public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);

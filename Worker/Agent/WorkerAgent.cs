@@ -177,7 +177,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         {
             if (stop.IsCancellationRequested)
             {
-                await frames.SendAsync(new ReleaseMessage(assign.LeaseId), session);
+                await frames.SendAsync(new ReleaseMessage(assign.LeaseId, "the worker is stopping"), session);
                 continue;
             }
             if (revoked.ContainsKey(assign.LeaseId)) continue;
@@ -188,7 +188,8 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
             catch (Exception ex) when (ex is not OperationCanceledException || !session.IsCancellationRequested)
             {
                 log($"shard {Describe(assign)} failed here: {ex.Message}; giving it back");
-                await frames.SendAsync(new ReleaseMessage(assign.LeaseId), session);
+                // The reason travels with the release: if the shard fails everywhere, the client reads why in the job.
+                await frames.SendAsync(new ReleaseMessage(assign.LeaseId, ex.Message), session);
             }
         }
     }
@@ -214,7 +215,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         if (finished != compute)
         {
             log($"stopping: giving {Describe(assign)} back to the pool");
-            await frames.SendAsync(new ReleaseMessage(assign.LeaseId), session);
+            await frames.SendAsync(new ReleaseMessage(assign.LeaseId, "the worker is stopping"), session);
             return;
         }
         var output = Faults.Apply(options.Fault, await compute);
