@@ -46,7 +46,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<Authenticator>();
         services.AddSingleton<WorkerSockets>();
         services.AddSingleton<OperatorCheck>();
-        services.AddHuginnApiOperations();
+        services.AddHuginnApiOperations(configuration);
         // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>

@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -11,15 +12,19 @@ namespace Huginn.Api.Hosting;
 /// </summary>
 public static class ApiOperationsExtensions
 {
-    /// <summary>The pool's meter, defined in Grains (PoolMeters); it has values here only where a silo shares the process.</summary>
-    public const string PoolMeterName = "Huginn.Pool";
+    /// <summary>
+    /// The pool's meter: its counters (Grains' PoolMeters) have values here only where a silo shares the process; its
+    /// state gauges (<see cref="PoolStateGauges"/>) are polled through this Api's Orleans client.
+    /// </summary>
+    public const string PoolMeterName = PoolStateGauges.MeterName;
 
     /// <summary>Orleans' meter: on a stand-alone Api, the client's messaging and gateway connections.</summary>
     public const string OrleansMeterName = "Microsoft.Orleans";
 
     private const string ReadyTag = "ready";
 
-    public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services)
+    /// <param name="configuration">Read for <see cref="PoolStateGauges.IntervalKey"/>; the default interval when null.</param>
+    public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services, IConfiguration? configuration = null)
     {
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("huginn-api"))
@@ -29,6 +34,7 @@ public static class ApiOperationsExtensions
                 .AddPrometheusExporter());
         services.AddHealthChecks()
             .AddCheck<ClusterClientHealthCheck>("cluster", tags: [ReadyTag]);
+        PoolStateGauges.AddPoolStateGauges(services, configuration?.GetValue<TimeSpan?>(PoolStateGauges.IntervalKey));
         return services;
     }
 

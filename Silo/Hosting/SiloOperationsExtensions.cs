@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Telemetry;
 using Huginn.Grains.Telemetry;
 using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
@@ -49,7 +50,9 @@ public static class SiloOperationsExtensions
 
     /// <summary>
     /// The health listener (before the silo in start-up order, so liveness answers while the silo migrates and joins)
-    /// and the Prometheus listener with the pool's, Orleans' and the runtime's meters. Call before <c>UseOrleans</c>.
+    /// and the Prometheus listener with the pool's, Orleans' and the runtime's meters, with the pool state gauges'
+    /// poller (<see cref="PoolStateGauges"/>; it needs the silo's cluster client and retries until the silo is up).
+    /// Call before <c>UseOrleans</c>.
     /// </summary>
     public static IServiceCollection AddHuginnSiloOperations(this IServiceCollection services, IConfiguration configuration)
     {
@@ -72,6 +75,7 @@ public static class SiloOperationsExtensions
                             listener.Prefixes.Add($"http://+:{metricsPort}/");
                         };
                     }));
+            PoolStateGauges.AddPoolStateGauges(services, configuration.GetValue<TimeSpan?>(PoolStateGauges.IntervalKey));
         }
         return services;
     }
