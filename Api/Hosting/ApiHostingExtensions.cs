@@ -4,6 +4,7 @@ using Huginn.Api.Apis;
 using Huginn.Api.Workers;
 using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Telemetry;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -101,6 +102,8 @@ public static class ApiHostingExtensions
         builder.UseOrleansClient(client =>
         {
             client.UseHuginnTls(configuration);
+            // The trace context rides on grain calls only when both sides propagate it (the silo: AddHuginnSilo).
+            if (PoolTracing.Enabled(configuration)) client.AddActivityPropagation();
             if (!postgres)
             {
                 // The local silo's gateway port (Huginn:GatewayPort, as the silo reads it; Orleans' default otherwise).

@@ -2,11 +2,13 @@ using Huginn.Grains.Interfaces.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Huginn.Api.Hosting;
 
 /// <summary>
-/// What operators watch on the Api: Prometheus metrics at <c>/metrics</c> and the split health endpoints
+/// What operators watch on the Api: Prometheus metrics at <c>/metrics</c>, traces when configured
+/// (<see cref="PoolTracing"/>: ASP.NET Core requests and the Orleans grain calls they make), and the split health endpoints
 /// (<c>/healthz/live</c>, <c>/healthz/ready</c>, and <c>/healthz</c> for both, as API.md lists). deploy/k8s probes these;
 /// the Ingress routes neither (docs/OPERATIONS.md).
 /// </summary>
@@ -23,15 +25,31 @@ public static class ApiOperationsExtensions
 
     private const string ReadyTag = "ready";
 
-    /// <param name="configuration">Read for <see cref="PoolStateGauges.IntervalKey"/>; the default interval when null.</param>
+    /// <param name="configuration">Read for <see cref="PoolStateGauges.IntervalKey"/> and the tracing settings
+    /// (<see cref="PoolTracing"/>); when null, the default interval and no tracing.</param>
     public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services, IConfiguration? configuration = null)
     {
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("huginn-api"))
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddMeter(PoolMeterName, OrleansMeterName, "System.Runtime")
                 .AddPrometheusExporter());
+        if (configuration is not null && PoolTracing.Enabled(configuration))
+            telemetry.WithTracing(tracing =>
+            {
+                // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: traced, they
+                // would outnumber the requests worth looking at.
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperationsPath(context.Request.Path))
+                    .AddSource(PoolTracing.OrleansSources);
+                if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
+                    tracing.AddOtlpExporter(o =>
+                    {
+                        // The standard variable is read by the exporter itself (it adds /v1/traces for http/protobuf);
+                        // Huginn's key is taken as the exact address.
+                        if (!string.IsNullOrWhiteSpace(configuration[PoolTracing.OtlpEndpointKey])) o.Endpoint = endpoint;
+                    });
+            });
         services.AddHealthChecks()
             .AddCheck<ClusterClientHealthCheck>("cluster", tags: [ReadyTag]);
         PoolStateGauges.AddPoolStateGauges(services, configuration?.GetValue<TimeSpan?>(PoolStateGauges.IntervalKey));
@@ -52,6 +70,9 @@ public static class ApiOperationsExtensions
             .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
         return app;
     }
+
+    private static bool IsOperationsPath(PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/healthz");
 
     // The body the single /healthz always had ({"status":"ok"}), with each failing check's reason when not.
     private static async Task<IResult> ReportAsync(HealthCheckService health, Func<HealthCheckRegistration, bool> checks, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Net;
 using Huginn.Blobs;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Telemetry;
 using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -107,6 +108,9 @@ public static class HuginnSiloExtensions
         silo.Services.TryAddKeyedSingleton(PoolClock.Key, TimeProvider.System);
         silo.Services.AddHuginnBlobStore(configuration);
         silo.Services.AddHostedService<BlobCollector>();
+        // Grain calls carry the caller's trace context and start spans (Orleans' activity sources) only with this; the
+        // Api's client adds the same (AddHuginnClusterClient), and the hosts export the spans (docs/OPERATIONS.md).
+        if (PoolTracing.Enabled(configuration)) silo.AddActivityPropagation();
         return silo.AddHuginnStorage(configuration);
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Orleans.Hosting.Kubernetes;
 
 namespace Huginn.Silo.Hosting;
@@ -49,7 +50,8 @@ public static class SiloOperationsExtensions
     }
 
     /// <summary>
-    /// The health listener (before the silo in start-up order, so liveness answers while the silo migrates and joins)
+    /// Tracing when configured (<see cref="PoolTracing"/>), the health listener (before the silo in start-up order, so
+    /// liveness answers while the silo migrates and joins)
     /// and the Prometheus listener with the pool's, Orleans' and the runtime's meters, with the pool state gauges'
     /// poller (<see cref="PoolStateGauges"/>; it needs the silo's cluster client and retries until the silo is up).
     /// Call before <c>UseOrleans</c>.
@@ -58,6 +60,22 @@ public static class SiloOperationsExtensions
     {
         if (configuration.GetValue<int?>(HealthPortKey) is { } healthPort)
             services.AddHostedService(provider => ActivatorUtilities.CreateInstance<SiloHealthListener>(provider, healthPort));
+        if (PoolTracing.Enabled(configuration))
+        {
+            // Grain calls (propagated from the Api's client, AddHuginnSilo) and grain storage; exported only where a
+            // collector is configured, as in the Api.
+            services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("huginn-silo"))
+                .WithTracing(tracing =>
+                {
+                    tracing.AddSource(PoolTracing.OrleansSources);
+                    if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
+                        tracing.AddOtlpExporter(o =>
+                        {
+                            if (!string.IsNullOrWhiteSpace(configuration[PoolTracing.OtlpEndpointKey])) o.Endpoint = endpoint;
+                        });
+                });
+        }
         if (configuration.GetValue<int?>(MetricsPortKey) is { } metricsPort)
         {
             services.AddOpenTelemetry()
