@@ -8,6 +8,7 @@ using Huginn.Grains.Interfaces.Telemetry;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 
 namespace Huginn.Api.Hosting;
 
@@ -104,6 +105,8 @@ public static class ApiHostingExtensions
             client.UseHuginnTls(configuration);
             // The trace context rides on grain calls only when both sides propagate it (the silo: AddHuginnSilo).
             if (PoolTracing.Enabled(configuration)) client.AddActivityPropagation();
+            // The dashboard's pages call its grains on the silos, which must have it too (AddHuginnSilo).
+            if (OrleansDashboardSettings.Enabled(configuration)) client.AddDashboard();
             if (!postgres)
             {
                 // The local silo's gateway port (Huginn:GatewayPort, as the silo reads it; Orleans' default otherwise).
@@ -146,6 +149,7 @@ public static class ApiHostingExtensions
             ui.DocumentTitle = "Huginn API";
         });
         app.MapHuginnApiOperations();
+        app.MapHuginnDashboard();
         app.MapAccountsApi();
         app.MapDevicesApi();
         app.MapBlobsApi();

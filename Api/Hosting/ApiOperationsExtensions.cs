@@ -1,6 +1,8 @@
+using Huginn.Api.Access;
 using Huginn.Grains.Interfaces.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
@@ -69,6 +71,54 @@ public static class ApiOperationsExtensions
         app.MapGet("/healthz", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => true, ct))
             .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
         return app;
+    }
+
+    /// <summary>
+    /// The Orleans Dashboard at <c>/dashboard</c> when <see cref="OrleansDashboardSettings.EnabledKey"/> is set, for the
+    /// operator only: every request under the path, its pages, scripts and JSON alike, must carry the operator key, as
+    /// a bearer token (curl, a proxy) or as the password of HTTP Basic authentication (any user name), which is what a
+    /// browser sends on every request of the page once asked by the 401's challenge. Wrong keys count as failed
+    /// authentications of the address, as on the other operator endpoints.
+    /// </summary>
+    public static WebApplication MapHuginnDashboard(this WebApplication app)
+    {
+        if (!OrleansDashboardSettings.Enabled(app.Configuration)) return app;
+        // A middleware rather than an endpoint filter: the dashboard maps files and request delegates, which endpoint
+        // filters do not wrap, so a filter would leave some of its endpoints open.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(OrleansDashboardSettings.Path), branch => branch.Use(async (context, next) =>
+        {
+            var check = context.RequestServices.GetRequiredService<OperatorCheck>();
+            var access = check.Check(context, DashboardSecretOf(context), countFailure: true);
+            if (access == OperatorAccess.None)
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"Huginn operator\", charset=\"UTF-8\"";
+            if (check.RefusalFor(context, access, "only the operator sees the dashboard") is { } refusal)
+            {
+                await refusal.ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        }));
+        app.MapOrleansDashboard(OrleansDashboardSettings.Path);
+        return app;
+    }
+
+    // The bearer token, else the password of Basic credentials; null when neither is there or they do not decode.
+    private static string? DashboardSecretOf(HttpContext context)
+    {
+        if (Authenticator.SecretOf(context) is { Length: > 0 } bearer) return bearer;
+        var header = context.Request.Headers.Authorization.ToString();
+        const string basic = "Basic ";
+        if (!header.StartsWith(basic, StringComparison.OrdinalIgnoreCase)) return null;
+        try
+        {
+            var credentials = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header[basic.Length..].Trim()));
+            var colon = credentials.IndexOf(':');
+            return colon >= 0 ? credentials[(colon + 1)..] : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     private static bool IsOperationsPath(PathString path) =>

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -111,6 +112,8 @@ public static class HuginnSiloExtensions
         // Grain calls carry the caller's trace context and start spans (Orleans' activity sources) only with this; the
         // Api's client adds the same (AddHuginnClusterClient), and the hosts export the spans (docs/OPERATIONS.md).
         if (PoolTracing.Enabled(configuration)) silo.AddActivityPropagation();
+        // The dashboard's profiler and grains live on the silos; the Api serves its pages (docs/OPERATIONS.md).
+        if (OrleansDashboardSettings.Enabled(configuration)) silo.AddDashboard();
         return silo.AddHuginnStorage(configuration);
     }
 
