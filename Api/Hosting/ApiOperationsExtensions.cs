@@ -44,6 +44,7 @@ public static class ApiOperationsExtensions
                 // would outnumber the requests worth looking at.
                 tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperationsPath(context.Request.Path))
                     .AddSource(PoolTracing.OrleansSources);
+                if (PoolTracing.SampleRatio(configuration) is { } ratio) tracing.SetSampler(new TraceIdRatioBasedSampler(ratio));
                 if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
                     tracing.AddOtlpExporter(o =>
                     {

@@ -15,6 +15,13 @@ public static class PoolTracing
     /// <summary>Huginn's own name for the collector's address; the standard variable below is read as well.</summary>
     public const string OtlpEndpointKey = "Huginn:Telemetry:OtlpEndpoint";
 
+    /// <summary>
+    /// Share of traces kept, 0 to 1 (<c>Huginn:Telemetry:SampleRatio</c>); all when unset. Decided from the trace id
+    /// alone, not from the caller's sampled flag, so that a client cannot ask for its requests to be traced, and so that
+    /// the silo and the Api, given the same ratio, keep the same traces.
+    /// </summary>
+    public const string SampleRatioKey = "Huginn:Telemetry:SampleRatio";
+
     /// <summary>The OpenTelemetry SDKs' standard variable; the hosts read environment variables into configuration unprefixed.</summary>
     public const string StandardOtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
@@ -37,6 +44,17 @@ public static class PoolTracing
         return Uri.TryCreate(value, UriKind.Absolute, out var uri)
             ? uri
             : throw new InvalidOperationException($"The OTLP endpoint '{value}' ({OtlpEndpointKey} or {StandardOtlpEndpointKey}) is not an absolute URI.");
+    }
+
+    /// <summary>The configured ratio when it is below 1 (null: keep every trace).</summary>
+    public static double? SampleRatio(IConfiguration configuration)
+    {
+        var value = configuration[SampleRatioKey];
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        if (!double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ratio)
+            || ratio is < 0 or > 1)
+            throw new InvalidOperationException($"{SampleRatioKey}='{value}' is not a number from 0 to 1.");
+        return ratio < 1 ? ratio : null;
     }
 
     /// <summary>Tracing is on when asked for or when there is somewhere to send spans.</summary>

@@ -69,6 +69,7 @@ public static class SiloOperationsExtensions
                 .WithTracing(tracing =>
                 {
                     tracing.AddSource(PoolTracing.OrleansSources);
+                    if (PoolTracing.SampleRatio(configuration) is { } ratio) tracing.SetSampler(new TraceIdRatioBasedSampler(ratio));
                     if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
                         tracing.AddOtlpExporter(o =>
                         {

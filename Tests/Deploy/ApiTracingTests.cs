@@ -58,6 +58,27 @@ public sealed class ApiTracingTests
         Assert.Contains(grainCalls, call => call.ParentSpanId == server.SpanId);
     }
 
+    [Theory]
+    [InlineData("0.25", 0.25)]
+    [InlineData("0", 0.0)]
+    [InlineData("1", null)]
+    [InlineData(null, null)]
+    public void Sample_ratio_below_one_replaces_the_default_of_every_trace(string? setting, double? expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [PoolTracing.SampleRatioKey] = setting }).Build();
+        Assert.Equal(expected, PoolTracing.SampleRatio(configuration));
+    }
+
+    [Theory]
+    [InlineData("1.5")]
+    [InlineData("-0.1")]
+    [InlineData("half")]
+    public void Sample_ratio_outside_zero_to_one_stops_start_up(string setting)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [PoolTracing.SampleRatioKey] = setting }).Build();
+        Assert.Throws<InvalidOperationException>(() => PoolTracing.SampleRatio(configuration));
+    }
+
     [Fact]
     public async Task Tracing_is_off_unless_configured()
     {
