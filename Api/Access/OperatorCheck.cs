@@ -25,9 +25,11 @@ public sealed class OperatorCheck(IOptions<ApiOptions> options, FailedAuthentica
     /// Whether a wrong secret counts as a failed authentication: yes where only the operator's key opens the endpoint,
     /// no where the operator's key is one option among others (creating a client account in the open default).
     /// </param>
-    public OperatorAccess Check(HttpContext context, bool countFailure)
+    public OperatorAccess Check(HttpContext context, bool countFailure) => Check(context, Authenticator.SecretOf(context), countFailure);
+
+    /// <summary>As <see cref="Check(HttpContext, bool)"/>, for a secret the caller took from elsewhere than the bearer header.</summary>
+    public OperatorAccess Check(HttpContext context, string? presented, bool countFailure)
     {
-        var presented = Authenticator.SecretOf(context);
         if (string.IsNullOrEmpty(presented)) return OperatorAccess.None;
         if (countFailure && failures.IsBlocked(context, out _)) return OperatorAccess.Throttled;
         var configured = options.Value.OperatorKey;

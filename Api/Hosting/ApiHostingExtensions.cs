@@ -4,9 +4,11 @@ using Huginn.Api.Apis;
 using Huginn.Api.Workers;
 using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Telemetry;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 
 namespace Huginn.Api.Hosting;
 
@@ -46,7 +48,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<Authenticator>();
         services.AddSingleton<WorkerSockets>();
         services.AddSingleton<OperatorCheck>();
-        services.AddHuginnApiOperations();
+        services.AddHuginnApiOperations(configuration);
         // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
         services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -101,6 +103,10 @@ public static class ApiHostingExtensions
         builder.UseOrleansClient(client =>
         {
             client.UseHuginnTls(configuration);
+            // The trace context rides on grain calls only when both sides propagate it (the silo: AddHuginnSilo).
+            if (PoolTracing.Enabled(configuration)) client.AddActivityPropagation();
+            // The dashboard's pages call its grains on the silos, which must have it too (AddHuginnSilo).
+            if (OrleansDashboardSettings.Enabled(configuration)) client.AddDashboard();
             if (!postgres)
             {
                 // The local silo's gateway port (Huginn:GatewayPort, as the silo reads it; Orleans' default otherwise).
@@ -143,6 +149,7 @@ public static class ApiHostingExtensions
             ui.DocumentTitle = "Huginn API";
         });
         app.MapHuginnApiOperations();
+        app.MapHuginnDashboard();
         app.MapAccountsApi();
         app.MapDevicesApi();
         app.MapBlobsApi();

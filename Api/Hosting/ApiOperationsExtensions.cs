@@ -1,34 +1,61 @@
+using Huginn.Api.Access;
+using Huginn.Grains.Interfaces.Telemetry;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using Orleans.Dashboard;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Huginn.Api.Hosting;
 
 /// <summary>
-/// What operators watch on the Api: Prometheus metrics at <c>/metrics</c> and the split health endpoints
+/// What operators watch on the Api: Prometheus metrics at <c>/metrics</c>, traces when configured
+/// (<see cref="PoolTracing"/>: ASP.NET Core requests and the Orleans grain calls they make), and the split health endpoints
 /// (<c>/healthz/live</c>, <c>/healthz/ready</c>, and <c>/healthz</c> for both, as API.md lists). deploy/k8s probes these;
 /// the Ingress routes neither (docs/OPERATIONS.md).
 /// </summary>
 public static class ApiOperationsExtensions
 {
-    /// <summary>The pool's meter, defined in Grains (PoolMeters); it has values here only where a silo shares the process.</summary>
-    public const string PoolMeterName = "Huginn.Pool";
+    /// <summary>
+    /// The pool's meter: its counters (Grains' PoolMeters) have values here only where a silo shares the process; its
+    /// state gauges (<see cref="PoolStateGauges"/>) are polled through this Api's Orleans client.
+    /// </summary>
+    public const string PoolMeterName = PoolStateGauges.MeterName;
 
     /// <summary>Orleans' meter: on a stand-alone Api, the client's messaging and gateway connections.</summary>
     public const string OrleansMeterName = "Microsoft.Orleans";
 
     private const string ReadyTag = "ready";
 
-    public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services)
+    /// <param name="configuration">Read for <see cref="PoolStateGauges.IntervalKey"/> and the tracing settings
+    /// (<see cref="PoolTracing"/>); when null, the default interval and no tracing.</param>
+    public static IServiceCollection AddHuginnApiOperations(this IServiceCollection services, IConfiguration? configuration = null)
     {
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("huginn-api"))
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddMeter(PoolMeterName, OrleansMeterName, "System.Runtime")
                 .AddPrometheusExporter());
+        if (configuration is not null && PoolTracing.Enabled(configuration))
+            telemetry.WithTracing(tracing =>
+            {
+                // Probes and scrapes arrive every few seconds from every replica's kubelet and Prometheus: traced, they
+                // would outnumber the requests worth looking at.
+                tracing.AddAspNetCoreInstrumentation(o => o.Filter = context => !IsOperationsPath(context.Request.Path))
+                    .AddSource(PoolTracing.OrleansSources);
+                if (PoolTracing.SampleRatio(configuration) is { } ratio) tracing.SetSampler(new TraceIdRatioBasedSampler(ratio));
+                if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
+                    tracing.AddOtlpExporter(o =>
+                    {
+                        // The standard variable is read by the exporter itself (it adds /v1/traces for http/protobuf);
+                        // Huginn's key is taken as the exact address.
+                        if (!string.IsNullOrWhiteSpace(configuration[PoolTracing.OtlpEndpointKey])) o.Endpoint = endpoint;
+                    });
+            });
         services.AddHealthChecks()
             .AddCheck<ClusterClientHealthCheck>("cluster", tags: [ReadyTag]);
+        PoolStateGauges.AddPoolStateGauges(services, configuration?.GetValue<TimeSpan?>(PoolStateGauges.IntervalKey));
         return services;
     }
 
@@ -46,6 +73,57 @@ public static class ApiOperationsExtensions
             .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
         return app;
     }
+
+    /// <summary>
+    /// The Orleans Dashboard at <c>/dashboard</c> when <see cref="OrleansDashboardSettings.EnabledKey"/> is set, for the
+    /// operator only: every request under the path, its pages, scripts and JSON alike, must carry the operator key, as
+    /// a bearer token (curl, a proxy) or as the password of HTTP Basic authentication (any user name), which is what a
+    /// browser sends on every request of the page once asked by the 401's challenge. Wrong keys count as failed
+    /// authentications of the address, as on the other operator endpoints.
+    /// </summary>
+    public static WebApplication MapHuginnDashboard(this WebApplication app)
+    {
+        if (!OrleansDashboardSettings.Enabled(app.Configuration)) return app;
+        // A middleware rather than an endpoint filter: the dashboard maps files and request delegates, which endpoint
+        // filters do not wrap, so a filter would leave some of its endpoints open.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(OrleansDashboardSettings.Path), branch => branch.Use(async (context, next) =>
+        {
+            var check = context.RequestServices.GetRequiredService<OperatorCheck>();
+            var access = check.Check(context, DashboardSecretOf(context), countFailure: true);
+            if (access == OperatorAccess.None)
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"Huginn operator\", charset=\"UTF-8\"";
+            if (check.RefusalFor(context, access, "only the operator sees the dashboard") is { } refusal)
+            {
+                await refusal.ExecuteAsync(context);
+                return;
+            }
+            await next(context);
+        }));
+        app.MapOrleansDashboard(OrleansDashboardSettings.Path);
+        return app;
+    }
+
+    // The bearer token, else the password of Basic credentials; null when neither is there or they do not decode.
+    private static string? DashboardSecretOf(HttpContext context)
+    {
+        if (Authenticator.SecretOf(context) is { Length: > 0 } bearer) return bearer;
+        var header = context.Request.Headers.Authorization.ToString();
+        const string basic = "Basic ";
+        if (!header.StartsWith(basic, StringComparison.OrdinalIgnoreCase)) return null;
+        try
+        {
+            var credentials = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header[basic.Length..].Trim()));
+            var colon = credentials.IndexOf(':');
+            return colon >= 0 ? credentials[(colon + 1)..] : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsOperationsPath(PathString path) =>
+        path.StartsWithSegments("/metrics") || path.StartsWithSegments("/healthz");
 
     // The body the single /healthz always had ({"status":"ok"}), with each failing check's reason when not.
     private static async Task<IResult> ReportAsync(HealthCheckService health, Func<HealthCheckRegistration, bool> checks, CancellationToken ct)

@@ -18,7 +18,8 @@ namespace Huginn.Grains.Telemetry;
 /// </remarks>
 public static class PoolMeters
 {
-    public const string MeterName = "Huginn.Pool";
+    /// <summary>One meter name with the state gauges (Grains.Interfaces' PoolStateGauges): operators subscribe once.</summary>
+    public const string MeterName = Interfaces.Telemetry.PoolStateGauges.MeterName;
 
     private static readonly Meter Meter = new(MeterName);
 

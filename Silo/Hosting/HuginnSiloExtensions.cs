@@ -2,6 +2,7 @@ using System.Net;
 using Huginn.Blobs;
 using Huginn.Grains;
 using Huginn.Grains.Interfaces.Devices;
+using Huginn.Grains.Interfaces.Telemetry;
 using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -107,6 +109,11 @@ public static class HuginnSiloExtensions
         silo.Services.TryAddKeyedSingleton(PoolClock.Key, TimeProvider.System);
         silo.Services.AddHuginnBlobStore(configuration);
         silo.Services.AddHostedService<BlobCollector>();
+        // Grain calls carry the caller's trace context and start spans (Orleans' activity sources) only with this; the
+        // Api's client adds the same (AddHuginnClusterClient), and the hosts export the spans (docs/OPERATIONS.md).
+        if (PoolTracing.Enabled(configuration)) silo.AddActivityPropagation();
+        // The dashboard's profiler and grains live on the silos; the Api serves its pages (docs/OPERATIONS.md).
+        if (OrleansDashboardSettings.Enabled(configuration)) silo.AddDashboard();
         return silo.AddHuginnStorage(configuration);
     }
 

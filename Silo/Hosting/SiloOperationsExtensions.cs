@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Telemetry;
 using Huginn.Grains.Telemetry;
 using Huginn.Silo.Storage;
 using Microsoft.Extensions.Configuration;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Orleans.Hosting.Kubernetes;
 
 namespace Huginn.Silo.Hosting;
@@ -48,13 +50,33 @@ public static class SiloOperationsExtensions
     }
 
     /// <summary>
-    /// The health listener (before the silo in start-up order, so liveness answers while the silo migrates and joins)
-    /// and the Prometheus listener with the pool's, Orleans' and the runtime's meters. Call before <c>UseOrleans</c>.
+    /// Tracing when configured (<see cref="PoolTracing"/>), the health listener (before the silo in start-up order, so
+    /// liveness answers while the silo migrates and joins)
+    /// and the Prometheus listener with the pool's, Orleans' and the runtime's meters, with the pool state gauges'
+    /// poller (<see cref="PoolStateGauges"/>; it needs the silo's cluster client and retries until the silo is up).
+    /// Call before <c>UseOrleans</c>.
     /// </summary>
     public static IServiceCollection AddHuginnSiloOperations(this IServiceCollection services, IConfiguration configuration)
     {
         if (configuration.GetValue<int?>(HealthPortKey) is { } healthPort)
             services.AddHostedService(provider => ActivatorUtilities.CreateInstance<SiloHealthListener>(provider, healthPort));
+        if (PoolTracing.Enabled(configuration))
+        {
+            // Grain calls (propagated from the Api's client, AddHuginnSilo) and grain storage; exported only where a
+            // collector is configured, as in the Api.
+            services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("huginn-silo"))
+                .WithTracing(tracing =>
+                {
+                    tracing.AddSource(PoolTracing.OrleansSources);
+                    if (PoolTracing.SampleRatio(configuration) is { } ratio) tracing.SetSampler(new TraceIdRatioBasedSampler(ratio));
+                    if (PoolTracing.OtlpEndpoint(configuration) is { } endpoint)
+                        tracing.AddOtlpExporter(o =>
+                        {
+                            if (!string.IsNullOrWhiteSpace(configuration[PoolTracing.OtlpEndpointKey])) o.Endpoint = endpoint;
+                        });
+                });
+        }
         if (configuration.GetValue<int?>(MetricsPortKey) is { } metricsPort)
         {
             services.AddOpenTelemetry()
@@ -72,6 +94,7 @@ public static class SiloOperationsExtensions
                             listener.Prefixes.Add($"http://+:{metricsPort}/");
                         };
                     }));
+            PoolStateGauges.AddPoolStateGauges(services, configuration.GetValue<TimeSpan?>(PoolStateGauges.IntervalKey));
         }
         return services;
     }

@@ -18,6 +18,9 @@ public sealed class ApiPoolFixture : IAsyncLifetime
     public LocalPool Pool { get; private set; } = null!;
     public HardwareProfile Hardware { get; private set; } = null!;
 
+    /// <summary>Configuration added after the fixture's own, for a test that starts a pool of its own.</summary>
+    public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         // Small frames make the oversized-frame rule testable without allocating 64 MiB.
@@ -25,7 +28,7 @@ public sealed class ApiPoolFixture : IAsyncLifetime
         {
             ["Huginn:Api:MaxFrameBytes"] = (1024 * 1024).ToString(),
             ["Huginn:Api:HelloTimeout"] = "00:00:02",
-        }).Build();
+        }).AddInMemoryCollection(Overrides).Build();
         Pool = await LocalPool.StartAsync(settings);
         Hardware = HardwareProbe.Detect(threads: 1);
     }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Huginn.Grains.Interfaces.Telemetry;
 using Huginn.Grains.Telemetry;
 using YamlDotNet.RepresentationModel;
 
@@ -19,6 +20,7 @@ public sealed partial class ObservabilityFilesTests
     private static HashSet<string> ExportedPoolMetrics()
     {
         RuntimeHelpers.RunClassConstructor(typeof(PoolMeters).TypeHandle);
+        Assert.Equal(4, PoolStateGauges.Instruments.Count); // creates the state gauges too
         var names = new HashSet<string>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>
@@ -32,7 +34,7 @@ public sealed partial class ObservabilityFilesTests
     }
 
     [Fact]
-    public void Pool_meter_exports_the_counters_operators_were_promised()
+    public void Pool_meter_exports_the_counters_and_gauges_operators_were_promised()
     {
         var exported = ExportedPoolMetrics();
         foreach (var name in new[]
@@ -40,6 +42,7 @@ public sealed partial class ObservabilityFilesTests
                      "huginn_pool_shards_leased_total", "huginn_pool_shards_settled_total", "huginn_pool_shards_failed_total",
                      "huginn_pool_audits_total", "huginn_pool_verdicts_invalid_total", "huginn_pool_hu_minted_total",
                      "huginn_pool_hu_escrowed_total", "huginn_pool_hu_paid_total", "huginn_pool_hu_forfeited_total",
+                     "huginn_pool_devices_online", "huginn_pool_queue_shards", "huginn_pool_queue_flops", "huginn_pool_jobs_running",
                  })
             Assert.Contains(name, exported);
     }
