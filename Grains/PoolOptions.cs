@@ -56,6 +56,12 @@ public sealed class PoolOptions
     public int MaxShardFailures { get; set; } = 8;
 
     /// <summary>
+    /// A shard whose leases failed this often in all (expiries included, which count against no owner) fails its job:
+    /// a shard that times out on every device must not run forever.
+    /// </summary>
+    public int MaxShardLeaseFailures { get; set; } = 32;
+
+    /// <summary>
     /// At most this many devices of one owner take part in one round of a job (its shards and audits): a farm of one
     /// contributor cannot take over a job, and its devices only ever audit other owners' work anyway. Checked once per
     /// dispatch pass (Round.OwnerCaps), so a pass may overshoot by the leases it adds.

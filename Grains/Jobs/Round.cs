@@ -73,10 +73,10 @@ public sealed class Round
     /// nothing about the shard; one that gave it back, let it expire or sent a malformed result counts as a failure
     /// of the shard (<see cref="IsExhausted"/>). False when the lease was not open.
     /// </summary>
-    public bool TryLose(string leaseId, string deviceId, bool countsAsFailure, out ShardState shard)
+    public bool TryLose(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, out ShardState shard)
     {
         if (!TryFindLease(leaseId, deviceId, out shard, out var lease) || lease.Status != LeaseStatus.Open) return false;
-        Lose(shard, lease, countsAsFailure);
+        Lose(shard, lease, CountsAsShardFailure(reason, malformed), IsOwnersDoing(reason, malformed));
         return true;
     }
 
@@ -86,7 +86,11 @@ public sealed class Round
         var expired = Shards.Values
             .SelectMany(s => s.Leases.Where(l => l.Status == LeaseStatus.Open && l.Deadline < now).Select(l => (Shard: s, Lease: l)))
             .ToList();
-        foreach (var (shard, lease) in expired) Lose(shard, lease, countsAsFailure: true);
+        foreach (var (shard, lease) in expired)
+        {
+            Lose(shard, lease, countsAsFailure: true, ownersDoing: false);
+            shard.LastFailure = "expired";
+        }
         return expired;
     }
 
@@ -96,7 +100,8 @@ public sealed class Round
     /// The other way a shard is exhausted: no online device of an owner that has not failed it can run it
     /// (the dispatcher asks the router, <c>IShardRouterGrain.AnyEligibleAsync</c>).
     /// </summary>
-    public static bool IsExhausted(ShardState shard, PoolOptions options) => shard.FailedOwnerCount >= options.MaxShardFailures;
+    public static bool IsExhausted(ShardState shard, PoolOptions options) =>
+        shard.FailedOwnerCount >= options.MaxShardFailures || shard.Failures >= options.MaxShardLeaseFailures;
 
     /// <summary>Owners whose devices failed the shard <see cref="PoolOptions.MaxShardFailuresPerOwner"/> times: none of their devices gets it again.</summary>
     public static IEnumerable<string> ExcludedOwners(ShardState shard, PoolOptions options) =>
@@ -209,16 +214,24 @@ public sealed class Round
     }
 
     /// <summary>Whether a lease-loss reason says something about the shard (as opposed to the device going away).</summary>
+    /// <summary>
+    /// Whether a lost lease is something its device did, which counts against its owner for this shard: it gave the
+    /// lease back or sent a malformed result. An expiry is not: an Api restart or a network cut lets every device's
+    /// leases expire at once (seen in the process rehearsal), and honest owners must not be excluded for it. Expiries
+    /// still count as failures of the shard (<see cref="PoolOptions.MaxShardLeaseFailures"/>) and against the device.
+    /// </summary>
+    public static bool IsOwnersDoing(LeaseEndReason reason, bool malformed) => malformed || reason == LeaseEndReason.Released;
+
     public static bool CountsAsShardFailure(LeaseEndReason reason, bool malformed) =>
         malformed || reason is LeaseEndReason.Released or LeaseEndReason.Expired;
 
-    private static void Lose(ShardState shard, LeaseState lease, bool countsAsFailure)
+    private static void Lose(ShardState shard, LeaseState lease, bool countsAsFailure, bool ownersDoing)
     {
         lease.Status = LeaseStatus.Lost;
         shard.ExcludedDevices.Add(lease.DeviceId);
         if (!countsAsFailure) return;
         shard.Failures++;
-        shard.OwnerFailures[lease.OwnerAccountId] = shard.OwnerFailures.GetValueOrDefault(lease.OwnerAccountId) + 1;
+        if (ownersDoing) shard.OwnerFailures[lease.OwnerAccountId] = shard.OwnerFailures.GetValueOrDefault(lease.OwnerAccountId) + 1;
     }
 
     private bool TryFindLease(string leaseId, string deviceId, out ShardState shard, out LeaseState lease)
