@@ -443,10 +443,8 @@ public sealed class JobGrain(
 
     public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail)
     {
-        var countsAsFailure = Round.CountsAsShardFailure(reason, malformed);
-        if (!Current.TryLose(leaseId, deviceId, reason, malformed, out var shard)) return;
-        // A device's words, quoted as such: they reach the client only if the shard fails everywhere.
-        if (countsAsFailure) shard.LastFailure = (malformed ? "malformed result" : reason.ToString().ToLowerInvariant()) + (detail is null ? "" : $" (\"{detail}\")");
+        // The device's words (detail) reach the client only if the shard fails everywhere (ShardState.LastFailure).
+        if (!Current.TryLose(leaseId, deviceId, reason, malformed, detail, out var shard)) return;
         Telemetry.PoolMeters.LeaseLost(reason);
         if (malformed)
         {

@@ -71,12 +71,15 @@ public sealed class Round
     /// <summary>
     /// A lease ended without a usable result: the shard goes to another device. A device that went away says
     /// nothing about the shard; one that gave it back, let it expire or sent a malformed result counts as a failure
-    /// of the shard (<see cref="IsExhausted"/>). False when the lease was not open.
+    /// of the shard (<see cref="IsExhausted"/>), and becomes its <see cref="ShardState.LastFailure"/> with what the device
+    /// said (<paramref name="detail"/>, quoted as the device's words). False when the lease was not open.
     /// </summary>
-    public bool TryLose(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, out ShardState shard)
+    public bool TryLose(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, out ShardState shard)
     {
         if (!TryFindLease(leaseId, deviceId, out shard, out var lease) || lease.Status != LeaseStatus.Open) return false;
-        Lose(shard, lease, CountsAsShardFailure(reason, malformed), IsOwnersDoing(reason, malformed));
+        var failure = !CountsAsShardFailure(reason, malformed) ? null
+            : (malformed ? "malformed result" : reason.ToString().ToLowerInvariant()) + (detail is null ? "" : $" (\"{detail}\")");
+        Lose(shard, lease, failure, IsOwnersDoing(reason, malformed));
         return true;
     }
 
@@ -86,11 +89,7 @@ public sealed class Round
         var expired = Shards.Values
             .SelectMany(s => s.Leases.Where(l => l.Status == LeaseStatus.Open && l.Deadline < now).Select(l => (Shard: s, Lease: l)))
             .ToList();
-        foreach (var (shard, lease) in expired)
-        {
-            Lose(shard, lease, countsAsFailure: true, ownersDoing: false);
-            shard.LastFailure = "expired";
-        }
+        foreach (var (shard, lease) in expired) Lose(shard, lease, failure: "expired", ownersDoing: false);
         return expired;
     }
 
@@ -225,12 +224,14 @@ public sealed class Round
     public static bool CountsAsShardFailure(LeaseEndReason reason, bool malformed) =>
         malformed || reason is LeaseEndReason.Released or LeaseEndReason.Expired;
 
-    private static void Lose(ShardState shard, LeaseState lease, bool countsAsFailure, bool ownersDoing)
+    /// <param name="failure">How the lease failed the shard, or null when its loss says nothing about the shard.</param>
+    private static void Lose(ShardState shard, LeaseState lease, string? failure, bool ownersDoing)
     {
         lease.Status = LeaseStatus.Lost;
         shard.ExcludedDevices.Add(lease.DeviceId);
-        if (!countsAsFailure) return;
+        if (failure is null) return;
         shard.Failures++;
+        shard.LastFailure = failure;
         if (ownersDoing) shard.OwnerFailures[lease.OwnerAccountId] = shard.OwnerFailures.GetValueOrDefault(lease.OwnerAccountId) + 1;
     }
 
