@@ -39,14 +39,7 @@ public static class DevicesApi
             error = new SpecError("capabilities", "is required");
             return null;
         }
-        // One kind by name: Enum.TryParse also took "gpu,cpu" (a combination of flags) and "1" (a number).
-        DeviceKind? kind = dto.Kind?.ToLowerInvariant() switch
-        {
-            "gpu" => DeviceKind.Gpu,
-            "cpu" => DeviceKind.Cpu,
-            "browser" => DeviceKind.Browser,
-            _ => null,
-        };
+        var kind = HardwareClass.ParseKind(dto.Kind);
         if (kind is null)
         {
             error = new SpecError("capabilities.kind", "must be one of 'gpu', 'cpu', 'browser'");

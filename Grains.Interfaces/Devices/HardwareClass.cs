@@ -23,6 +23,13 @@ public static class HardwareClass
         return $"{Kind(capabilities.Kind)}-{tier}g";
     }
 
+    /// <summary>
+    /// The device kind of an API name (<see cref="Kind(DeviceKind)"/>, any case); null for anything else. One name, one
+    /// kind: Enum.TryParse also took "gpu,cpu" (a combination of flags) and "1" (a number).
+    /// </summary>
+    public static DeviceKind? ParseKind(string? name) =>
+        name is null ? null : Enum.GetValues<DeviceKind>().Cast<DeviceKind?>().FirstOrDefault(k => string.Equals(Kind(k!.Value), name, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>The lower-case name of a device kind as it appears in class keys and the API.</summary>
     public static string Kind(DeviceKind kind) => kind switch
     {
