@@ -54,4 +54,36 @@ public sealed class HostileAccessTests(ApiPoolFixture fixture)
         Assert.Contains("client accounts", await submit.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Forbidden, estimate.StatusCode);
     }
+
+    /// <summary>Issue 12, finding 2: "gpu,cpu" was taken as a cpu, memoryMb 2^63−1 and unbounded speed and slots were taken as claimed.</summary>
+    [Theory]
+    [InlineData("gpu,cpu", 16_384L, 100.0, 1, "capabilities.kind")]
+    [InlineData("1", 16_384L, 100.0, 1, "capabilities.kind")]
+    [InlineData("cpu", long.MaxValue, 100.0, 1, "capabilities.memoryMb")]
+    [InlineData("cpu", 16_384L, 9_999_999.0, 1, "capabilities.gflops")]
+    [InlineData("cpu", 16_384L, 100.0, 64, "capabilities.slots")]
+    public async Task An_impossible_capability_claim_is_refused_naming_the_field(string kind, long memoryMb, double gflops, int slots, string field)
+    {
+        var (contributor, _, _) = await fixture.DeviceAsync("claimant");
+        using var http = Http(KeyOf(contributor));
+
+        var response = await http.PostAsJsonAsync("v1/devices", new
+        {
+            name = "claimant-2",
+            capabilities = new { kind, gflops, memoryMb, cpuCores = 2, runtimes = new[] { "torch" }, slots },
+        });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void A_device_kind_is_one_of_the_api_names_in_any_case_and_nothing_else()
+    {
+        Assert.Equal(Huginn.Workloads.DeviceKind.Gpu, Huginn.Grains.Interfaces.Devices.HardwareClass.ParseKind("GPU"));
+        Assert.Equal(Huginn.Workloads.DeviceKind.Browser, Huginn.Grains.Interfaces.Devices.HardwareClass.ParseKind("browser"));
+        Assert.Null(Huginn.Grains.Interfaces.Devices.HardwareClass.ParseKind("gpu,cpu"));
+        Assert.Null(Huginn.Grains.Interfaces.Devices.HardwareClass.ParseKind("0"));
+        Assert.Null(Huginn.Grains.Interfaces.Devices.HardwareClass.ParseKind(null));
+    }
 }
