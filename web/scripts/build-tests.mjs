@@ -1,5 +1,8 @@
 // Compiles the TypeScript tests (test/**/*.test.ts) for `node --test`: one bundle per test file, in dist-test/.
-// TensorFlow.js stays external: Node loads it from node_modules (its WASM binaries included).
+// TensorFlow.js is bundled from its ES modules ("module" before "main"): its CommonJS build for Node has no
+// gradient functions (register_all_gradients exists only as an ES module), and one bundle keeps one engine that the
+// backends and the gradients register with. Other packages stay external; `require` is provided for the
+// Emscripten loader of the WASM backend, which reads its .wasm from node_modules (setWasmPaths).
 import { build } from "esbuild";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,7 +27,9 @@ await build({
   target: "node20",
   outdir: "dist-test",
   outbase: "test",
-  packages: "external",
+  mainFields: ["module", "main"],
+  external: ["esbuild", "playwright-core"],
+  banner: { js: "import { createRequire as __huginnCreateRequire } from 'node:module'; const require = __huginnCreateRequire(import.meta.url);" },
   sourcemap: "inline",
   logLevel: "warning",
 });
