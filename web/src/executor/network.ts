@@ -45,19 +45,56 @@ function linears(m: Model, p: Parameters, prefix: string, x: tf.Tensor): tf.Tens
   return x;
 }
 
+/**
+ * A k×k convolution (stride 1, zero padding k/2) of NHWC x as one matrix product over its patches (im2col): only
+ * pad, slice, concat and matMul, whose gradients every backend has (the WASM backend has no Conv2DBackpropFilter).
+ * Patch column (dy·k + dx)·cin + c meets weight [cout, cin, k, k] transposed to [k, k, cin, cout].
+ */
+export function conv2d(x: tf.Tensor4D, weight: tf.Tensor, bias: tf.Tensor, k: number): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const pad = Math.floor(k / 2);
+  const padded = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
+  const patches: tf.Tensor4D[] = [];
+  for (let dy = 0; dy < k; dy++) {
+    for (let dx = 0; dx < k; dx++) patches.push(tf.slice(padded, [0, dy, dx, 0], [batch, height, width, channels]));
+  }
+  const columns = tf.reshape(patches.length === 1 ? patches[0]! : tf.concat(patches, 3), [batch * height * width, k * k * channels]) as tf.Tensor2D;
+  const cout = weight.shape[0]!;
+  const kernel = tf.reshape(tf.transpose(weight, [2, 3, 1, 0]), [k * k * channels, cout]) as tf.Tensor2D;
+  return tf.reshape(tf.add(tf.matMul(columns, kernel), bias), [batch, height, width, cout]);
+}
+
+/**
+ * F.max_pool2d(x, 2, 2) on NHWC: windows of 2×2, stride 2, an odd last row or column dropped, as a max over two
+ * axes of a reshape. tf.maxPool's gradient on the WASM backend (4.22) is wrong when a window holds only negative
+ * values (a tanh network's): measured 1e-1 off TorchSharp after one step. A tie in a window sends the gradient to
+ * every tied value, where PyTorch picks one; in float data a tie is a repeated activation, in practice relu's zeros,
+ * whose gradient relu stops anyway.
+ */
+function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  const [batch, height, width, channels] = x.shape;
+  const h = Math.floor(height / 2);
+  const w = Math.floor(width / 2);
+  const even = height % 2 === 0 && width % 2 === 0 ? x : tf.slice(x, [0, 0, 0, 0], [batch, 2 * h, 2 * w, channels]);
+  return tf.max(tf.reshape(even, [batch, h, 2, w, 2, channels]), [2, 4]) as tf.Tensor4D;
+}
+
 /** TorchCnn: per convolution k×k (stride 1, padding k/2), the activation, a 2×2 max-pool; CHW flatten; the fc head. */
 function cnn(m: Model, p: Parameters, input: tf.Tensor): tf.Tensor {
   const batch = input.shape[0]!;
-  // TF.js convolves NHWC; the pool's rows are NCHW (C#'s CHW images), so transpose in and back before flattening.
+  // The pool's rows are CHW images; the convolutions run NHWC, and the last map goes back to CHW before flattening.
   let x: tf.Tensor4D = tf.transpose(tf.reshape(input, [batch, m.channels, m.imageSize, m.imageSize]), [0, 2, 3, 1]);
-  const pad = Math.floor(m.kernelSize / 2);
   m.convChannels.forEach((_, i) => {
-    const w = tf.transpose(p(`conv${i}.weight`), [2, 3, 1, 0]) as tf.Tensor4D; // [cout, cin, k, k] → [k, k, cin, cout]
-    const convolved = tf.add(tf.conv2d(x, w, 1, pad), p(`conv${i}.bias`)) as tf.Tensor4D;
-    x = tf.maxPool(activate(m, convolved) as tf.Tensor4D, 2, 2, "valid");
+    const convolved = conv2d(x, p(`conv${i}.weight`), p(`conv${i}.bias`), m.kernelSize);
+    x = maxPool2x2(activate(m, convolved) as tf.Tensor4D);
   });
   const flat = tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [batch, -1]);
   return linears(m, p, "fc", flat);
+}
+
+/** One-hot float32 rows. Made as int32 and cast: the WASM backend's OneHot returns zeros when asked for float32. */
+function oneHot(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(indices, depth), "float32") as tf.Tensor2D;
 }
 
 const LayerNormEps = 1e-5;
@@ -77,8 +114,11 @@ function transformer(m: Model, p: Parameters, input: tf.Tensor): tf.Tensor {
   const d = m.modelDim;
   const heads = m.heads;
   const width = d / heads;
-  const ids = tf.cast(tf.reshape(input, [-1]), "int32");
-  let x = tf.add(tf.reshape(tf.gather(p("embedding.token"), ids), [batch, s, d]), p("embedding.position"));
+  // The embedding lookup as one-hot rows times the table: exact (one 1·e plus zeros), and its gradient is a matMul;
+  // tf.gather's needs UnsortedSegmentSum, which the WASM backend lacks.
+  const ids = tf.cast(tf.reshape(input, [-1]), "int32") as tf.Tensor1D;
+  const tokens = tf.matMul(oneHot(ids, m.vocabSize), p("embedding.token") as tf.Tensor2D);
+  let x = tf.add(tf.reshape(tokens, [batch, s, d]), p("embedding.position"));
   const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [batch, s, heads, width]), [0, 2, 1, 3]);
   for (let l = 0; l < m.layers; l++) {
     const b = `blocks.${l}`;
@@ -107,6 +147,6 @@ export function forward(m: Model, p: Parameters, input: tf.Tensor2D): tf.Tensor2
 /** mse: mean over batch and outputs of the squared error; cross_entropy: batch mean of −log softmax at the class. */
 export function loss(m: Model, output: tf.Tensor2D, targets: tf.Tensor): tf.Scalar {
   if (m.loss === "mse") return tf.mean(tf.square(tf.sub(output, targets)));
-  const picked = tf.sum(tf.mul(tf.oneHot(targets as tf.Tensor1D, m.outputSize), tf.logSoftmax(output, -1)), -1);
+  const picked = tf.sum(tf.mul(oneHot(targets as tf.Tensor1D, m.outputSize), tf.logSoftmax(output, -1)), -1);
   return tf.neg(tf.mean(picked));
 }
