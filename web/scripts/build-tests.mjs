@@ -1,5 +1,8 @@
 // Compiles the TypeScript tests (test/**/*.test.ts) for `node --test`: one bundle per test file, in dist-test/.
-// TensorFlow.js stays external: Node loads it from node_modules (its WASM binaries included).
+// TensorFlow.js is bundled from its ES modules ("module" before "main"): its CommonJS build for Node has no
+// gradient functions (register_all_gradients exists only as an ES module), and one bundle keeps one engine that the
+// backends and the gradients register with. Other packages stay external; `require` is provided for the
+// Emscripten loader of the WASM backend (with __dirname), which reads its .wasm from node_modules (setWasmPaths).
 import { build } from "esbuild";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,7 +27,17 @@ await build({
   target: "node20",
   outdir: "dist-test",
   outbase: "test",
-  packages: "external",
+  mainFields: ["module", "main"],
+  external: ["esbuild", "playwright-core"],
+  banner: {
+    js: [
+      "import { createRequire as __huginnCreateRequire } from 'node:module';",
+      "import { dirname as __huginnDirname } from 'node:path';",
+      "import { fileURLToPath as __huginnFileURLToPath } from 'node:url';",
+      "const require = __huginnCreateRequire(import.meta.url);",
+      "const __dirname = __huginnDirname(__huginnFileURLToPath(import.meta.url));",
+    ].join(" "),
+  },
   sourcemap: "inline",
   logLevel: "warning",
 });
