@@ -441,10 +441,11 @@ public sealed class JobGrain(
         }
     }
 
-    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail)
+    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, string? code)
     {
-        // The device's words (detail) reach the client only if the shard fails everywhere (ShardState.LastFailure).
-        if (!Current.TryLose(leaseId, deviceId, reason, malformed, detail, out var shard)) return;
+        // The device's words (detail) reach the client if the shard fails everywhere (ShardState.LastFailure), or at once
+        // when devices of two owners give it back with the same deterministic code (DeterministicFailure).
+        if (!Current.TryLose(leaseId, deviceId, reason, malformed, detail, code, out var shard)) return;
         Telemetry.PoolMeters.LeaseLost(reason);
         if (malformed)
         {
@@ -456,7 +457,20 @@ public sealed class JobGrain(
             JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
         await state.WriteStateAsync();
         await FlushOutboxesAsync();
-        if (!await FailIfShardExhaustedAsync(shard)) await DispatchAsync();
+        if (!await FailIfDeterministicAsync(shard) && !await FailIfShardExhaustedAsync(shard)) await DispatchAsync();
+    }
+
+    /// <summary>
+    /// Devices of two owners failed the shard with the same deterministic code (a label outside the model's classes…):
+    /// every other device would too, so the job fails now with that code and the worker's words, refunding the rest.
+    /// </summary>
+    private async Task<bool> FailIfDeterministicAsync(ShardState shard)
+    {
+        if (!IsActive || DeterministicFailure.ConclusiveCode(shard.OwnersByFailureCode) is not { } code) return false;
+        // The concluding release is the shard's last failure: its words are the ones quoted.
+        var text = shard.LastFailureCode == code ? shard.LastFailureText : null;
+        await FinishAsync(JobStatus.Failed, DeterministicFailure.Reason(shard.Index, Current.Number + 1, code, shard.OwnersByFailureCode[code].Count, text));
+        return true;
     }
 
     /// <summary>A shard that keeps failing on device after device will not succeed: the job fails cleanly, refunding the rest.</summary>
