@@ -26,7 +26,7 @@ public static partial class CommandLineErrors
         return simple is null ? null : Type.GetType(simple);
     }
 
-    [GeneratedRegex("Cannot parse argument '(?<value>.*)' (?:for (?:option|command) '(?<where>[^']+)' )?as expected type '(?<type>.+)'\\.?")]
+    [GeneratedRegex("Cannot parse argument '(?<value>.*?)' (?:for (?:option|command) '(?<where>[^']+)' )?as expected type '(?<type>.+)'\\.?")]
     private static partial Regex CannotParse();
 
     [GeneratedRegex(@"System\.[A-Za-z0-9`]+")]
