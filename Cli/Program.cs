@@ -25,7 +25,7 @@ var parse = root.Parse(args);
 if (parse.Action is ParseErrorAction)
 {
     // System.CommandLine exits 1 on a parse error; 1 means a failed job here, so bad flags are 2.
-    CommandActions.WriteError("invalid command line", [.. parse.Errors.Select(e => e.Message), "see huginn --help"]);
+    CommandActions.WriteError("invalid command line", [.. parse.Errors.Select(e => CommandLineErrors.Describe(e.Message)), "see huginn --help"]);
     return ExitCodes.Usage;
 }
 // Ctrl+C is handled per command (CommandActions), so that an interrupted follow can say how to resume.

@@ -29,17 +29,19 @@ public sealed record SpecFile(string Path, JsonObject Document, JobSpec Spec)
 
         try
         {
-            var spec = document.Deserialize<JobSpec>(Frame.Json) ?? throw CliException.Usage($"{path} holds no job spec");
+            var spec = document.Deserialize<JobSpec>(Strict) ?? throw CliException.Usage($"{path} holds no job spec");
             return new SpecFile(path, document, spec);
         }
         catch (JsonException ex)
         {
-            throw CliException.Usage($"{path} is not a valid job spec", $"{Field(ex.Path)}: {FirstSentence(ex.Message)}");
+            // The API's words for the API's rules (JsonFieldErrors): the field's path and what it must be, never a .NET type.
+            var error = JsonFieldErrors.Describe(ex, typeof(JobSpec), root: "spec");
+            throw CliException.Usage($"{path} is not a valid job spec", $"{error.Field}: {error.Reason}");
         }
     }
 
-    /// <summary>"$.model.hiddenSizes[1]" → "model.hiddenSizes[1]", the API's way of naming a field.</summary>
-    private static string Field(string? path) => path is null or "$" ? "spec" : path.TrimStart('$').TrimStart('.');
+    /// <summary>As the API reads a spec: a field the spec does not have is an error, not silently ignored (issue 13, finding 6).</summary>
+    private static readonly JsonSerializerOptions Strict = new(Frame.Json) { UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
     private static string FirstSentence(string message)
     {

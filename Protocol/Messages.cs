@@ -69,11 +69,15 @@ public sealed record ResultMessage(string LeaseId, double Loss, long Samples, in
 /// <summary>Server → worker: what became of a result: "accepted", "notLeased" or "malformed".</summary>
 public sealed record ReceiptMessage(string LeaseId, string Receipt) : ProtocolMessage;
 
-/// <summary>Worker → server: giving a lease back unfinished (shutting down); the shard goes elsewhere at once.</summary>
-/// <param name="Reason">Why, in the worker's words (optional, at most <see cref="MaxReasonLength"/> characters kept): the job's failure reason quotes it when a shard fails everywhere.</param>
-public sealed record ReleaseMessage(string LeaseId, string? Reason = null) : ProtocolMessage
+/// <summary>Worker → server: giving a lease back unfinished (shutting down, or the shard failed here); the shard goes elsewhere at once.</summary>
+/// <param name="Reason">Why, in the worker's words (optional, sanitized by <see cref="ShardFailureText"/> on both sides, at most <see cref="MaxReasonLength"/> characters kept): the job's failure reason quotes it when a shard fails everywhere.</param>
+/// <param name="Code">
+/// Why, as one of <see cref="ShardErrorCodes"/> (optional; a missing or unknown code is "internal"). Devices of two owners
+/// giving the shard back with the same deterministic code fail the job at once (docs/PROTOCOL.md, "Error codes").
+/// </param>
+public sealed record ReleaseMessage(string LeaseId, string? Reason = null, string? Code = null) : ProtocolMessage
 {
-    public const int MaxReasonLength = 300;
+    public const int MaxReasonLength = ShardFailureText.MaxLength;
 }
 
 /// <summary>Server → worker: stop working on a lease (expired, job ended, not needed, device banned).</summary>

@@ -23,4 +23,9 @@ public enum Behavior
     FakeLoss,
     /// <summary>Computes honestly but reports −1 samples.</summary>
     FakeSamples,
+    /// <summary>
+    /// Gives every lease back with the deterministic code "invalid_data" (ShardErrorCodes), as an honest worker does on a
+    /// label outside the model's classes, or as a liar does to fail someone's job.
+    /// </summary>
+    ClaimsInvalidData,
 }

@@ -24,6 +24,9 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
 {
     private readonly IBlobStore _blobs = client.ServiceProvider.GetRequiredService<IBlobStore>();
 
+    /// <summary>What a <see cref="Behavior.ClaimsInvalidData"/> device says, as the TorchSharp worker says it.</summary>
+    public const string SimulatedInvalidData = "Class index 9 is not one of the model's 9 classes (outputSize 9: labels 0 to 8).";
+
     /// <summary>How often a <see cref="Behavior.Sometimes"/> device cheats.</summary>
     public const double CheatProbability = 0.1;
 
@@ -130,7 +133,12 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
             if (behavior == Behavior.Stalled) return;
             if (behavior == Behavior.GiveBack)
             {
-                await Grain.ReleaseLeaseAsync(assignment.LeaseId, "simulated give-back");
+                await Grain.ReleaseLeaseAsync(assignment.LeaseId, "simulated give-back", ShardErrorCodes.Internal);
+                return;
+            }
+            if (behavior == Behavior.ClaimsInvalidData)
+            {
+                await Grain.ReleaseLeaseAsync(assignment.LeaseId, SimulatedInvalidData, ShardErrorCodes.InvalidData);
                 return;
             }
             if (AwaitsVerdicts) await _oneAtATime.WaitAsync();

@@ -29,86 +29,42 @@ public sealed partial class BadRequestHandler(ILogger<BadRequestHandler> logger)
         return true;
     }
 
-    /// <summary>The field (JSON path without "$.") and the reason, in words fit for the client.</summary>
+    /// <summary>The field (JSON path without "$.") and the reason, in words fit for the client (<see cref="JsonFieldErrors"/>).</summary>
     public static SpecError Describe(BadHttpRequestException bad, Type? bodyType)
     {
-        if (bad.InnerException is not JsonException json)
-            return new SpecError("body", bad.Message.Contains("body was provided", StringComparison.OrdinalIgnoreCase)
-                ? "is required: a JSON object" : "could not be read as this endpoint's JSON object");
-        // Broken JSON is the body's fault, wherever the reader stopped.
-        if (json.InnerException is null && json.Message.Contains("depth", StringComparison.Ordinal) || IsReaderError(json))
-            return new SpecError("body", $"is not valid JSON (line {json.LineNumber + 1}, byte {json.BytePositionInLine})");
-        var field = FieldOf(json.Path);
-        var unmapped = UnmappedProperty().Match(json.Message);
-        if (unmapped.Success)
-        {
-            var name = unmapped.Groups["name"].Value;
-            // The path usually ends at the unknown property already; when it stops at its parent, append it.
-            if (!field.EndsWith(name, StringComparison.Ordinal)) field = field.Length == 0 ? name : $"{field}.{name}";
-            return new SpecError(field, "is not a field of this request");
-        }
-        if (field.Length == 0) return new SpecError("body", "must be a JSON object");
-        // The message names the object the value was read into; the path's last segment is the property in it.
-        // The message names either the value's own type (a plain property: "System.Int32") or the record the value was
-        // being read into (a constructor parameter); in the second case the path's last segment is the property in it.
-        var named = ConvertedType().Match(json.Message) is { Success: true } m ? m.Groups["type"].Value : null;
-        var type = named is null ? TypeAt(bodyType, field)
-            : (named.StartsWith("System.", StringComparison.Ordinal) ? Type.GetType(named) : null) ?? (FindType(named) is { } container ? TypeAt(container, field.Split('.')[^1]) : TypeAt(bodyType, field));
-        return new SpecError(field, $"must be {Expected(type)}");
+        ArgumentNullException.ThrowIfNull(bad);
+        if (bad.InnerException is JsonException json) return JsonFieldErrors.Describe(json, bodyType);
+        if (BindFailure().Match(bad.Message) is { Success: true } bind)
+            return new SpecError(bind.Groups["name"].Value, $"must be {JsonFieldErrors.Expected(ClrType(bind.Groups["type"].Value))}");
+        if (RequiredParameter().Match(bad.Message) is { Success: true } required)
+            return new SpecError(required.Groups["name"].Value, "is required");
+        return new SpecError("body", bad.Message.Contains("body was provided", StringComparison.OrdinalIgnoreCase)
+            ? "is required: a JSON object" : "could not be read as this endpoint's JSON object");
     }
 
-    private static bool IsReaderError(JsonException json) =>
-        json.InnerException?.GetType().Name == "JsonReaderException" || json.GetType().Name == "JsonReaderException";
-
-    private static string FieldOf(string? path)
+    /// <summary>A C# keyword or type name from a binding message ("int", "long?", "Int32"), as a type.</summary>
+    private static Type? ClrType(string name) => Unwrapped(name) switch
     {
-        if (string.IsNullOrEmpty(path) || path == "$") return "";
-        return path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
-    }
+        "int" or "Int32" => typeof(int),
+        "long" or "Int64" => typeof(long),
+        "uint" or "UInt32" => typeof(uint),
+        "ulong" or "UInt64" => typeof(ulong),
+        "double" or "Double" or "float" or "Single" => typeof(double),
+        "decimal" or "Decimal" => typeof(decimal),
+        "bool" or "Boolean" => typeof(bool),
+        "DateTimeOffset" or "DateTime" => typeof(DateTimeOffset),
+        "Guid" => typeof(Guid),
+        _ => null,
+    };
 
-    /// <summary>The declared type of the property at a path like "spec.model.hiddenSizes[0]", null when unknown.</summary>
-    private static Type? TypeAt(Type? type, string field)
-    {
-        foreach (var segment in field.Split('.'))
-        {
-            if (type is null) return null;
-            var bracket = segment.IndexOf('[');
-            var name = bracket < 0 ? segment : segment[..bracket];
-            var property = type.GetProperty(name, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
-            type = property?.PropertyType;
-            if (type is not null && bracket >= 0) type = ElementOf(type);
-        }
-        return type;
-    }
+    /// <summary>"long?", "Nullable<long>" → "long".</summary>
+    private static string Unwrapped(string name) =>
+        name.StartsWith("Nullable<", StringComparison.Ordinal) ? name["Nullable<".Length..].TrimEnd('>') : name.TrimEnd('?');
 
-    private static Type? ElementOf(Type type) =>
-        type.IsArray ? type.GetElementType() : type.IsGenericType ? type.GetGenericArguments().LastOrDefault() : null;
+    /// <summary>A query string or route value that did not parse: <c>Failed to bind parameter "int limit" from "abc".</c></summary>
+    [GeneratedRegex(@"Failed to bind parameter ""(?<type>[\w.?<>]+) (?<name>\w+)"" from")]
+    private static partial Regex BindFailure();
 
-    /// <summary>A .NET type as a JSON client thinks of it.</summary>
-    private static string Expected(Type? type)
-    {
-        if (type is null) return "of the documented type";
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type.IsEnum) return $"one of {string.Join(", ", Enum.GetNames(type).Select(n => $"\"{JsonNamingPolicy.CamelCase.ConvertName(n)}\""))}";
-        if (type == typeof(string)) return "a string";
-        if (type == typeof(bool)) return "true or false";
-        if (type == typeof(decimal)) return "a number (at most 7.9e28)";
-        if (type == typeof(double) || type == typeof(float)) return "a number";
-        if (type == typeof(int) || type == typeof(uint)) return "an integer (32-bit)";
-        if (type == typeof(long) || type == typeof(ulong)) return "an integer (64-bit)";
-        if (type == typeof(DateTimeOffset) || type == typeof(DateTime)) return "an ISO-8601 time";
-        if (type.IsArray || type != typeof(string) && typeof(System.Collections.IEnumerable).IsAssignableFrom(type)) return "an array";
-        return "an object";
-    }
-
-    private static Type? FindType(string fullName) => AppDomain.CurrentDomain.GetAssemblies()
-        .Where(a => a.GetName().Name?.StartsWith("Huginn", StringComparison.Ordinal) == true)
-        .Select(a => a.GetType(fullName)).FirstOrDefault(t => t is not null);
-
-    [GeneratedRegex("could not be converted to (?<type>[\\w.`+\\[\\]]+?)\\. Path")]
-    private static partial Regex ConvertedType();
-
-    [GeneratedRegex("The JSON property '(?<name>[^']*)' could not be mapped")]
-    private static partial Regex UnmappedProperty();
-
+    [GeneratedRegex(@"Required parameter ""(?<type>[\w.?<>]+) (?<name>\w+)"" was not provided")]
+    private static partial Regex RequiredParameter();
 }

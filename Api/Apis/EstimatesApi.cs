@@ -18,7 +18,8 @@ public static class EstimatesApi
     {
         if (context.Caller().Role != "client") return Problems.Forbidden("only client accounts estimate and submit jobs; a contributor account runs devices");
         if (spec is null) return Problems.Invalid("spec", "is required");
-        var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
+        // The checks a submission runs, through the same path (Grains/Jobs/SubmissionChecks): same spec, same answer.
+        var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateForAsync(context.Caller().AccountId, spec);
         return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);
     }
 }

@@ -245,7 +245,8 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
                 lock (_leaseLock) delivered = _deliveredLeases.Remove(release.LeaseId);
                 // Like a result, a release reaches the grain only for a lease this connection delivered and still holds.
                 if (!delivered) return await RefuseAsync("not_leased", "no open lease with this id on this device", release.LeaseId, cancellationToken, strike: false);
-                await Device.ReleaseLeaseAsync(release.LeaseId, Trimmed(release.Reason));
+                // Never trust the worker: its text is sanitized again here and an unknown code is "internal".
+                await Device.ReleaseLeaseAsync(release.LeaseId, ShardFailureText.Sanitize(release.Reason), ShardErrorCodes.Normalize(release.Code));
                 return true;
             default:
                 return await RefuseAsync("unexpected_message", $"a worker does not send '{message.GetType().Name}'", null, cancellationToken);
@@ -369,11 +370,4 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
     /// <summary>Close reasons are limited to 123 bytes by RFC 6455.</summary>
     private static string Truncate(string text) => text.Length <= 120 ? text : text[..120];
 
-    /// <summary>A worker's free text, kept short and printable before it reaches a grain and, maybe, a client's failure reason.</summary>
-    private static string? Trimmed(string? reason)
-    {
-        if (string.IsNullOrWhiteSpace(reason)) return null;
-        var printable = new string(reason.Where(c => !char.IsControl(c)).Take(ReleaseMessage.MaxReasonLength).ToArray()).Trim();
-        return printable.Length == 0 ? null : printable;
-    }
 }

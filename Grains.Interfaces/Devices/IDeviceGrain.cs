@@ -33,9 +33,10 @@ public interface IDeviceGrain : IGrainWithStringKey
     /// The worker gives a lease back unfinished; the job re-leases the shard at once. It costs the device (its
     /// record, a cool-down after too many) and its owner that shard after two (Rules.ReleaseLimit, Round).
     /// </summary>
-    /// <param name="reason">The worker's own words on why (already trimmed by the edge), or null.</param>
-    [Alias("release-lease")]
-    Task ReleaseLeaseAsync(string leaseId, string? reason);
+    /// <param name="reason">The worker's own words on why (already sanitized by the edge, ShardFailureText), or null.</param>
+    /// <param name="code">Why, as one of <c>ShardErrorCodes</c> (the edge turns an unknown or missing code into "internal").</param>
+    [Alias("release-lease-coded")]
+    Task ReleaseLeaseAsync(string leaseId, string? reason, string code);
 
     /// <summary>
     /// Whether the device may read a blob now: a lease it holds open needs it (the job's dataset, the round's weights).

@@ -34,7 +34,8 @@ public interface IJobGrain : IGrainWithStringKey
     /// A lease ended without a usable result (device offline or banned, or a malformed output, which counts
     /// as an invalid result): the shard goes to another device. One-way, like <see cref="DeliverResultAsync"/>.
     /// </summary>
-    [OneWay, Alias("lease-lost")]
     /// <param name="detail">What the device or the pool said about it (a worker's release reason, a malformed result's problem), or null.</param>
-    Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail);
+    /// <param name="code">A release's error code (<c>ShardErrorCodes</c>); null for a loss that is not a release.</param>
+    [OneWay, Alias("lease-lost-coded")]
+    Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, string? code);
 }

@@ -13,6 +13,13 @@ public interface IEstimatorGrain : IGrainWithIntegerKey
     [Alias("estimate")]
     Task<JobEstimate> EstimateAsync(JobSpec spec);
 
+    /// <summary>
+    /// The estimate for this client after every check a submission runs without money (Grains/Jobs/SubmissionChecks:
+    /// spec, inputs, weightsFromJobId ownership…): refused with the same field errors as <c>POST /v1/jobs</c> would be.
+    /// </summary>
+    [Alias("estimate-for")]
+    Task<JobEstimate> EstimateForAsync(string clientAccountId, JobSpec spec);
+
     /// <summary>Capacity online and the queue, for GET /v1/pool.</summary>
     [Alias("overview")]
     Task<PoolOverview> OverviewAsync();

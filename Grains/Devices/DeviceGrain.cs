@@ -124,7 +124,7 @@ public sealed class DeviceGrain(
     /// The device gives a lease back unfinished. It costs the device (<see cref="ReleaseLimit"/>): its record counts the
     /// release, too many in a window park it out of routing for a cool-down, and its owner never gets that shard again.
     /// </summary>
-    public async Task ReleaseLeaseAsync(string leaseId, string? reason)
+    public async Task ReleaseLeaseAsync(string leaseId, string? reason, string code)
     {
         if (string.IsNullOrEmpty(leaseId) || !_openLeases.Remove(leaseId, out var lease)) return;
         S.Record = Slashing.LeaseReleased(S.Record);
@@ -140,7 +140,7 @@ public sealed class DeviceGrain(
         {
             await RefreshSlotsAsync();
         }
-        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false, reason);
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Released, malformed: false, reason, ShardErrorCodes.Normalize(code));
     }
 
     public Task<bool> MayReadBlobAsync(string blobId) =>
@@ -229,7 +229,7 @@ public sealed class DeviceGrain(
     private async Task<ResultReceipt> LoseAsMalformedAsync(string leaseId, OpenLease lease, string reason)
     {
         logger.LogWarning("Device {DeviceId} sent a malformed result for {Shard}: {Reason}", DeviceId, lease.Shard, reason);
-        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Completed, malformed: true, reason);
+        await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, LeaseEndReason.Completed, malformed: true, reason, code: null);
         return ResultReceipt.Malformed;
     }
 
@@ -309,7 +309,7 @@ public sealed class DeviceGrain(
         if (reason == LeaseEndReason.DeviceOffline) S.Record = Slashing.LeasesLost(S.Record, leases.Length);
         foreach (var (leaseId, lease) in leases)
         {
-            await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, reason, malformed: false, detail: null);
+            await GrainFactory.GetGrain<IJobGrain>(lease.Shard.JobId).LeaseLostAsync(leaseId, DeviceId, reason, malformed: false, detail: null, code: null);
         }
     }
 

@@ -61,28 +61,13 @@ public sealed class JobGrain(
     private ShardDispatcher? _dispatcher;
     private ShardDispatcher Dispatcher => _dispatcher ??= new ShardDispatcher(GrainFactory, _options, time, logger);
 
-    /// <summary>
-    /// The spec's own cap is the widest any pool allows; this pool keeps no result larger than its blob store takes
-    /// (<c>Huginn:Blobs:MaxBlobBytes</c>), so a job whose every result the edge would refuse is refused at submission.
-    /// </summary>
-    private SpecError? LargerThanTheStoreTakes(JobSpec spec)
-    {
-        if (SpecValidator.Validate(spec).Count > 0) return null;
-        var plan = JobPlanner.Plan(spec);
-        // The last shard of a round is the largest (the first ones take the remainder's shortfall).
-        var resultBytes = OutputShape.ExpectedResultBytes(spec, plan.Shard(0, plan.ShardsPerRound - 1));
-        if (resultBytes <= blobs.MaxBlobBytes) return null;
-        return new SpecError(spec.Kind == WorkloadKind.Train ? "model" : "shardsPerRound",
-            $"a shard's result would be {resultBytes} bytes; this pool stores blobs of at most {blobs.MaxBlobBytes} (Huginn:Blobs:MaxBlobBytes)");
-    }
-
     public async Task<JobSubmissionResult> SubmitAsync(JobSubmission submission)
     {
         if (S.Exists) return new JobSubmissionResult(View(), [], JobRefusal.AlreadyExists);
 
-        if (LargerThanTheStoreTakes(submission.Spec) is { } tooLarge) return new JobSubmissionResult(null, [tooLarge], JobRefusal.InvalidSpec);
-        // Validation, whether any device online could run it at all, and its price: once, here. Refused now, not discovered later.
-        var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateAsync(submission.Spec);
+        // Every check an estimate runs too (SubmissionChecks), whether any device online could run it at all, and its
+        // price: once, here. Refused now, not discovered later.
+        var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateForAsync(submission.ClientAccountId, submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
         var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, blobs, submission.Spec, submission.ClientAccountId);
         if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
@@ -441,10 +426,11 @@ public sealed class JobGrain(
         }
     }
 
-    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail)
+    public async Task LeaseLostAsync(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, string? code)
     {
-        // The device's words (detail) reach the client only if the shard fails everywhere (ShardState.LastFailure).
-        if (!Current.TryLose(leaseId, deviceId, reason, malformed, detail, out var shard)) return;
+        // The device's words (detail) reach the client if the shard fails everywhere (ShardState.LastFailure), or at once
+        // when devices of two owners give it back with the same deterministic code (DeterministicFailure).
+        if (!Current.TryLose(leaseId, deviceId, reason, malformed, detail, code, out var shard)) return;
         Telemetry.PoolMeters.LeaseLost(reason);
         if (malformed)
         {
@@ -456,7 +442,20 @@ public sealed class JobGrain(
             JobId, leaseId, deviceId, reason, malformed ? ", malformed result" : "", shard.Index);
         await state.WriteStateAsync();
         await FlushOutboxesAsync();
-        if (!await FailIfShardExhaustedAsync(shard)) await DispatchAsync();
+        if (!await FailIfDeterministicAsync(shard) && !await FailIfShardExhaustedAsync(shard)) await DispatchAsync();
+    }
+
+    /// <summary>
+    /// Devices of two owners failed the shard with the same deterministic code (a label outside the model's classes…):
+    /// every other device would too, so the job fails now with that code and the worker's words, refunding the rest.
+    /// </summary>
+    private async Task<bool> FailIfDeterministicAsync(ShardState shard)
+    {
+        if (!IsActive || DeterministicFailure.ConclusiveCode(shard.OwnersByFailureCode) is not { } code) return false;
+        // The concluding release is the shard's last failure: its words are the ones quoted.
+        var text = shard.LastFailureCode == code ? shard.LastFailureText : null;
+        await FinishAsync(JobStatus.Failed, DeterministicFailure.Reason(shard.Index, Current.Number + 1, code, shard.OwnersByFailureCode[code].Count, text));
+        return true;
     }
 
     /// <summary>A shard that keeps failing on device after device will not succeed: the job fails cleanly, refunding the rest.</summary>

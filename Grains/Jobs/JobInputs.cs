@@ -15,7 +15,17 @@ public static class JobInputs
     /// weights: the named blob, an earlier training job's result of the same owner, or weights initialised from the
     /// seed and stored now. Null for prep, which has no model weights.
     /// </summary>
-    public static async Task<(string? WeightsBlobId, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId)
+    public static Task<(string? WeightsBlobId, List<SpecError> Errors)> LoadAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId) =>
+        ResolveAsync(grains, blobs, spec, ownerAccountId, initialize: true);
+
+    /// <summary>
+    /// The same checks as <see cref="LoadAsync"/> without its side effect (no starting weights are stored): what an
+    /// estimate runs (<see cref="SubmissionChecks"/>), so that it refuses what a submission would.
+    /// </summary>
+    public static async Task<List<SpecError>> CheckAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId) =>
+        (await ResolveAsync(grains, blobs, spec, ownerAccountId, initialize: false)).Errors;
+
+    private static async Task<(string? WeightsBlobId, List<SpecError> Errors)> ResolveAsync(IGrainFactory grains, IBlobStore blobs, JobSpec spec, string ownerAccountId, bool initialize)
     {
         var errors = new List<SpecError>();
         if (spec.Dataset.BlobId is { } datasetBlob)
@@ -29,7 +39,7 @@ public static class JobInputs
         }
         if (spec.Kind == WorkloadKind.Prep) return (null, errors);
         if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, ownerAccountId, errors);
-        if (spec.WeightsBlobId is not { } weightsBlob) return errors.Count > 0 ? (null, errors) : (await InitializeAsync(blobs, spec), errors);
+        if (spec.WeightsBlobId is not { } weightsBlob) return errors.Count > 0 || !initialize ? (null, errors) : (await InitializeAsync(blobs, spec), errors);
 
         var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
         var weightsLength = await blobs.GetLengthAsync(weightsBlob);

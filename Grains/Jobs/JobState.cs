@@ -89,6 +89,15 @@ public sealed class ShardState
     [Id(10)] public DateTimeOffset? NoEligibleSince { get; set; }
     /// <summary>How the shard's last failed lease ended, with what the device said (a worker's release reason), for the job's failure reason.</summary>
     [Id(11)] public string? LastFailure { get; set; }
+    /// <summary>
+    /// Deterministic error codes its devices gave it back with, and the owners that reported each
+    /// (<see cref="Rules.DeterministicFailure"/>): two owners with the same code fail the job at once.
+    /// </summary>
+    [Id(12)] public Dictionary<string, HashSet<string>> OwnersByFailureCode { get; set; } = [];
+    /// <summary>The code of the last failed lease that was given back with one (<see cref="ShardErrorCodes"/>).</summary>
+    [Id(13)] public string? LastFailureCode { get; set; }
+    /// <summary>The worker's words on the last failed lease, sanitized, without the pool's framing.</summary>
+    [Id(14)] public string? LastFailureText { get; set; }
 
     /// <summary>Leases still counting toward <see cref="RequiredResults"/>: running, or delivered and awaiting the verdict.</summary>
     public IEnumerable<LeaseState> Active => Leases.Where(l => l.Status is LeaseStatus.Open or LeaseStatus.Delivered);

@@ -74,12 +74,23 @@ public sealed class Round
     /// of the shard (<see cref="IsExhausted"/>), and becomes its <see cref="ShardState.LastFailure"/> with what the device
     /// said (<paramref name="detail"/>, quoted as the device's words). False when the lease was not open.
     /// </summary>
-    public bool TryLose(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, out ShardState shard)
+    /// <remarks>
+    /// A release's error <paramref name="code"/> is recorded with its owner (<see cref="DeterministicFailure.Record"/>):
+    /// check <see cref="DeterministicFailure.ConclusiveCode"/> on the shard's codes after this.
+    /// </remarks>
+    public bool TryLose(string leaseId, string deviceId, LeaseEndReason reason, bool malformed, string? detail, string? code, out ShardState shard)
     {
         if (!TryFindLease(leaseId, deviceId, out shard, out var lease) || lease.Status != LeaseStatus.Open) return false;
-        var failure = !CountsAsShardFailure(reason, malformed) ? null
-            : (malformed ? "malformed result" : reason.ToString().ToLowerInvariant()) + (detail is null ? "" : $" (\"{detail}\")");
+        var counts = CountsAsShardFailure(reason, malformed);
+        var failure = !counts ? null
+            : (malformed ? "malformed result" : reason.ToString().ToLowerInvariant()) + (code is null ? "" : $", {code}") + (detail is null ? "" : $" (\"{detail}\")");
         Lose(shard, lease, failure, IsOwnersDoing(reason, malformed));
+        if (counts && reason == LeaseEndReason.Released && !malformed)
+        {
+            shard.LastFailureCode = code;
+            shard.LastFailureText = detail;
+            DeterministicFailure.Record(shard.OwnersByFailureCode, lease.OwnerAccountId, code);
+        }
         return true;
     }
 

@@ -1,4 +1,6 @@
+using Huginn.Blobs;
 using Huginn.Grains.Interfaces.Pool;
+using Huginn.Grains.Jobs;
 using Huginn.Grains.Interfaces.Routing;
 using Huginn.Grains.Routing;
 using Huginn.Grains.Rules;
@@ -14,9 +16,15 @@ namespace Huginn.Grains.Pool;
 /// over the capable capacity at the pool's compute efficiency, plus a shard overhead per round.
 /// </summary>
 [StatelessWorker]
-public sealed class EstimatorGrain(IOptions<PoolOptions> options) : Grain, IEstimatorGrain
+public sealed class EstimatorGrain(IOptions<PoolOptions> options, IBlobStore blobs) : Grain, IEstimatorGrain
 {
     private readonly PoolOptions _options = options.Value;
+
+    public async Task<JobEstimate> EstimateForAsync(string clientAccountId, JobSpec spec)
+    {
+        var errors = await SubmissionChecks.RunAsync(GrainFactory, blobs, spec, clientAccountId);
+        return errors.Count > 0 ? new JobEstimate(null, 0, errors, _options.Pricing.EurPerHu) : await EstimateAsync(spec);
+    }
 
     public async Task<JobEstimate> EstimateAsync(JobSpec spec)
     {

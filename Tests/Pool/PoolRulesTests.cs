@@ -386,8 +386,9 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
         // Both contributors online gave it back: nobody else is left to try.
         Assert.Contains("failed on", done.FailureReason);
         Assert.Contains("could run it", done.FailureReason);
-        // What the last device said when it gave the shard back reaches the client, quoted.
-        Assert.Contains("released (\"simulated give-back\")", done.FailureReason);
+        // What the last device said when it gave the shard back reaches the client, quoted, with its code: "internal"
+        // is not deterministic, so this shard failed by running out of devices, not at once.
+        Assert.Contains("released, internal (\"simulated give-back\")", done.FailureReason);
         Assert.Equal(0, done.SpentMicroHu);
         Assert.Equal(done.EscrowMicroHu, done.RefundedMicroHu);
         Assert.Equal(MicroHu.FromHu(10), (await _pool.AccountAsync(client)).AvailableMicroHu);

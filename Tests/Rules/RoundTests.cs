@@ -62,12 +62,12 @@ public sealed class RoundTests
         round.AddLease(round.Shards[0], Lease("a", "dev-a"), "k", 0, "salt");
         round.AddLease(round.Shards[0], Lease("b", "dev-b"), "k", 0, "salt");
 
-        Assert.True(round.TryLose("a", "dev-a", LeaseEndReason.DeviceOffline, malformed: false, detail: null, out var shard));
-        Assert.True(round.TryLose("b", "dev-b", LeaseEndReason.Released, malformed: false, detail: null, out _));
+        Assert.True(round.TryLose("a", "dev-a", LeaseEndReason.DeviceOffline, malformed: false, detail: null, code: null, out var shard));
+        Assert.True(round.TryLose("b", "dev-b", LeaseEndReason.Released, malformed: false, detail: null, code: null, out _));
 
         Assert.Equal(1, shard.Failures);
         Assert.Equal(["dev-a", "dev-b"], shard.ExcludedDevices.Order());
-        Assert.False(round.TryLose("a", "dev-a", LeaseEndReason.Released, malformed: false, detail: null, out _));
+        Assert.False(round.TryLose("a", "dev-a", LeaseEndReason.Released, malformed: false, detail: null, code: null, out _));
     }
 
     [Fact]
@@ -93,13 +93,13 @@ public sealed class RoundTests
         foreach (var device in new[] { "grief-1", "grief-2", "grief-3" })
         {
             round.AddLease(shard, Lease($"l-{device}", device, owner: "griefer"), "k", 0, "salt");
-            round.TryLose($"l-{device}", device, LeaseEndReason.Released, malformed: false, detail: null, out _);
+            round.TryLose($"l-{device}", device, LeaseEndReason.Released, malformed: false, detail: null, code: null, out _);
         }
 
         Assert.Equal(3, shard.Failures);
         Assert.False(Round.IsExhausted(shard, options));
         round.AddLease(shard, Lease("l-b", "dev-b", owner: "bob"), "k", 0, "salt");
-        round.TryLose("l-b", "dev-b", LeaseEndReason.Released, malformed: false, detail: null, out _);
+        round.TryLose("l-b", "dev-b", LeaseEndReason.Released, malformed: false, detail: null, code: null, out _);
         Assert.True(Round.IsExhausted(shard, options));
     }
 
@@ -109,13 +109,13 @@ public sealed class RoundTests
         var round = Round.Start(0, shards: 1);
         var shard = round.Shards[0];
         round.AddLease(shard, Lease("g", "grief-1", owner: "griefer"), "k", 0, "salt");
-        round.TryLose("g", "grief-1", LeaseEndReason.Released, malformed: false, detail: null, out _);
+        round.TryLose("g", "grief-1", LeaseEndReason.Released, malformed: false, detail: null, code: null, out _);
         // Once is forgiven: an Api restart makes honest workers give back what they could not fetch.
         Assert.Empty(Round.ExcludedOwners(shard, new PoolOptions()));
         round.AddLease(shard, Lease("g2", "grief-2", owner: "griefer"), "k", 0, "salt");
-        round.TryLose("g2", "grief-2", LeaseEndReason.Released, malformed: false, detail: null, out _);
+        round.TryLose("g2", "grief-2", LeaseEndReason.Released, malformed: false, detail: null, code: null, out _);
         round.AddLease(shard, Lease("o", "dev-c", owner: "carol"), "k", 0, "salt");
-        round.TryLose("o", "dev-c", LeaseEndReason.DeviceOffline, malformed: false, detail: null, out _);
+        round.TryLose("o", "dev-c", LeaseEndReason.DeviceOffline, malformed: false, detail: null, code: null, out _);
 
         Assert.True(Round.TryLiftExclusions(shard));
 

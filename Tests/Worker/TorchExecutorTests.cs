@@ -1,5 +1,6 @@
 using Huginn.Grains.Rules;
 using Huginn.Tests.Workloads;
+using Huginn.Worker.Agent;
 using Huginn.Worker.Execution;
 using Huginn.Workloads;
 
@@ -285,8 +286,9 @@ public sealed class TorchExecutorTests(TorchFixture fixture)
         var spec = ExampleSpecs.Train(ExampleSpecs.Cnn(), ExampleSpecs.Blobs());
         var shard = JobPlanner.Plan(spec).Shard(0, 0);
 
-        var error = Assert.Throws<ArgumentException>(() => fixture.Executor.Execute(spec, shard, new float[3], ShardData.Load(spec, shard)));
+        var error = Assert.Throws<ShardFailureException>(() => fixture.Executor.Execute(spec, shard, new float[3], ShardData.Load(spec, shard)));
         Assert.Contains("3 weights", error.Message);
+        Assert.Equal(ShardErrorCodes.InvalidWeights, error.Code);
     }
 
     [Fact]
@@ -296,8 +298,12 @@ public sealed class TorchExecutorTests(TorchFixture fixture)
         var data = new DataSlice([1f, 2f], [5f], 1, 2, 1);
         var shard = new ShardPlan { SampleCount = 1, Steps = 1, BatchSize = 1, Seed = 1 };
 
-        var error = Assert.Throws<ArgumentException>(() => fixture.Executor.Execute(spec, shard, new float[6], data));
+        var error = Assert.Throws<ShardFailureException>(() => fixture.Executor.Execute(spec, shard, new float[6], data));
         Assert.Contains("Class index 5", error.Message);
+        // What the worker sends: the deterministic code and the message, which names the classes the model has.
+        var report = ShardFailureReport.From(error);
+        Assert.Equal(ShardErrorCodes.InvalidData, report.Code);
+        Assert.Equal("Class index 5 is not one of the model's 2 classes (outputSize 2: labels 0 to 1).", report.Text);
     }
 
     [Fact]
@@ -307,9 +313,10 @@ public sealed class TorchExecutorTests(TorchFixture fixture)
         var spec = ExampleSpecs.Infer(model, samples: 1, shards: 1);
         var data = new DataSlice([1f, 2f, 10f, 0f], [0f], 1, 4, 1);
 
-        var error = Assert.Throws<ArgumentException>(() =>
+        var error = Assert.Throws<ShardFailureException>(() =>
             fixture.Executor.Execute(spec, new ShardPlan { SampleCount = 1 }, ModelInitializer.Initialize(model, 1), data));
         Assert.Contains("Token id 10", error.Message);
+        Assert.Equal(ShardErrorCodes.InvalidData, error.Code);
     }
 
     /// <summary>Trains the way the coordinator does: every shard of a round from its weights, then the average.</summary>

@@ -177,7 +177,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         {
             if (stop.IsCancellationRequested)
             {
-                await frames.SendAsync(new ReleaseMessage(assign.LeaseId, "the worker is stopping"), session);
+                await frames.SendAsync(ShardFailureReport.ShuttingDown.ToRelease(assign.LeaseId), session);
                 continue;
             }
             if (revoked.ContainsKey(assign.LeaseId)) continue;
@@ -187,9 +187,11 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !session.IsCancellationRequested)
             {
-                log($"shard {Describe(assign)} failed here: {ex.Message}; giving it back");
-                // The reason travels with the release: if the shard fails everywhere, the client reads why in the job.
-                await frames.SendAsync(new ReleaseMessage(assign.LeaseId, ex.Message), session);
+                var failure = ShardFailureReport.From(ex);
+                log($"shard {Describe(assign)} failed here ({failure.Code}): {ex.Message}; giving it back");
+                // The reason travels with the release: the client reads it in the job if the shard fails everywhere, or
+                // at once when devices of two owners fail it the same deterministic way (docs/PROTOCOL.md, "Error codes").
+                await frames.SendAsync(failure.ToRelease(assign.LeaseId), session);
             }
         }
     }
@@ -215,10 +217,17 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         if (finished != compute)
         {
             log($"stopping: giving {Describe(assign)} back to the pool");
-            await frames.SendAsync(new ReleaseMessage(assign.LeaseId, "the worker is stopping"), session);
+            await frames.SendAsync(ShardFailureReport.ShuttingDown.ToRelease(assign.LeaseId), session);
             return;
         }
-        var output = Faults.Apply(options.Fault, await compute);
+        var honest = await compute;
+        if (ShardFailureReport.Nonfinite(assign.Spec.Kind, honest) is { } diverged)
+        {
+            log($"shard {Describe(assign)} failed here ({diverged.Code}): {diverged.Text}; giving it back");
+            await frames.SendAsync(diverged.ToRelease(assign.LeaseId), session);
+            return;
+        }
+        var output = Faults.Apply(options.Fault, honest);
         if (revoked.ContainsKey(assign.LeaseId)) return;
 
         var payload = new byte[output.Values.Length * 4 + output.Bytes.Length];

@@ -43,7 +43,7 @@ public sealed class TorchExecutor
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count != shard.SampleCount)
-            throw new ArgumentException($"The shard covers {shard.SampleCount} samples but the slice holds {data.Count}.", nameof(data));
+            throw ShardFailureException.InvalidData($"The shard covers {shard.SampleCount} samples but the slice holds {data.Count}.");
 
         switch (spec.Kind)
         {
@@ -159,7 +159,7 @@ public sealed class TorchExecutor
         {
             var label = data.Targets[i];
             if (!(label >= 0 && label < m.OutputSize) || label != MathF.Floor(label))
-                throw new ArgumentException($"Class index {label} is not one of the model's {m.OutputSize} classes.", nameof(data));
+                throw ShardFailureException.InvalidData($"Class index {label} is not one of the model's {m.OutputSize} classes (outputSize {m.OutputSize}: labels 0 to {m.OutputSize - 1}).");
             classes[i] = (long)label;
         }
         return torch.tensor(classes, torch.int64, _device);
@@ -170,10 +170,10 @@ public sealed class TorchExecutor
         var m = spec.Model ?? throw new ArgumentException("Train and infer need a model.", nameof(spec));
         var network = TorchNetwork.Create(m, spec.Precision);
         if (weights.Length != network.ParameterCount)
-            throw new ArgumentException($"The model has {network.ParameterCount} parameters but {weights.Length} weights were given.", nameof(weights));
+            throw new ShardFailureException(ShardErrorCodes.InvalidWeights, $"The model has {network.ParameterCount} parameters but {weights.Length} weights were given.");
         var definition = network.Definition;
         if (data.FeaturesPerSample != definition.FeaturesPerSample(m) || data.TargetsPerSample != definition.TargetsPerSample(m))
-            throw new ArgumentException($"The slice has rows of {data.FeaturesPerSample} features and {data.TargetsPerSample} targets; the model needs {definition.FeaturesPerSample(m)} and {definition.TargetsPerSample(m)}.", nameof(data));
+            throw ShardFailureException.InvalidData($"The slice has rows of {data.FeaturesPerSample} features and {data.TargetsPerSample} targets; the model needs {definition.FeaturesPerSample(m)} and {definition.TargetsPerSample(m)}.");
         return network;
     }
 }

@@ -20,7 +20,7 @@ internal abstract class TorchNetwork
     protected TorchNetwork(ModelSpec m, IModelDefinition definition, string precision)
     {
         if (!NumericPrecision.IsKnown(precision))
-            throw new ArgumentException($"Unknown precision \"{precision}\"; expected \"{NumericPrecision.Fp32}\" or \"{NumericPrecision.Bf16}\".", nameof(precision));
+            throw new ShardFailureException(ShardErrorCodes.UnsupportedModel, $"Unknown precision \"{precision}\"; expected \"{NumericPrecision.Fp32}\" or \"{NumericPrecision.Bf16}\".");
         Model = m;
         Definition = definition;
         _bf16 = precision == NumericPrecision.Bf16;
@@ -50,13 +50,13 @@ internal abstract class TorchNetwork
         var definition = ModelRegistry.Get(m.Type);
         var errors = definition.Validate(m).ToList();
         if (errors.Count > 0)
-            throw new ArgumentException($"Invalid model: {string.Join("; ", errors.Select(e => $"{e.Field} {e.Reason}"))}", nameof(m));
+            throw new ShardFailureException(ShardErrorCodes.UnsupportedModel, $"Invalid model: {string.Join("; ", errors.Select(e => $"{e.Field} {e.Reason}"))}");
         return m.Type switch
         {
             ModelSpec.Mlp => new TorchMlp(m, definition, precision),
             ModelSpec.Cnn => new TorchCnn(m, definition, precision),
             ModelSpec.Transformer => new TorchTransformer(m, definition, precision),
-            _ => throw new NotSupportedException($"The TorchSharp worker has no network for model type \"{m.Type}\"."),
+            _ => throw new ShardFailureException(ShardErrorCodes.UnsupportedModel, $"The TorchSharp worker has no network for model type \"{m.Type}\"."),
         };
     }
 

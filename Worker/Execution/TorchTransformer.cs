@@ -49,7 +49,7 @@ internal sealed class TorchTransformer(ModelSpec m, IModelDefinition definition,
         {
             var id = rows[i];
             if (!(id >= 0 && id < Model.VocabSize) || id != MathF.Floor(id))
-                throw new ArgumentException($"Token id {id} is not one of the model's {Model.VocabSize} ids.", nameof(rows));
+                throw ShardFailureException.InvalidData($"Token id {id} is not one of the model's {Model.VocabSize} ids.");
             ids[i] = (long)id;
         }
         return torch.tensor(ids, [count, Model.SequenceLength], torch.int64, device);

@@ -139,7 +139,7 @@ public sealed class HostileInputTests(ApiPoolFixture fixture)
     [InlineData("v1/accounts/me/credits", """{ "hu": "lots" }""", "hu", "must be a number (at most 7.9e28)")]
     [InlineData("v1/accounts", """{ "name": 5, "role": "client" }""", "name", "must be a string")]
     [InlineData("v1/jobs", """{ "spec": SPEC, "maxHu": [1] }""", "maxHu", "must be a number (at most 7.9e28)")]
-    [InlineData("v1/estimates", """{ "kind": "train", "rounds": "many" }""", "rounds", "must be an integer (32-bit)")]
+    [InlineData("v1/estimates", """{ "kind": "train", "rounds": "many" }""", "rounds", "must be an integer from -2^31 to 2^31-1")]
     public async Task A_field_of_the_wrong_type_is_a_400_naming_the_field_and_the_type(string path, string body, string field, string reason)
     {
         using var http = Http(await ClientKeyAsync());
