@@ -164,6 +164,8 @@ public sealed class JobGrain(
         return Task.FromResult<JobResult?>(result);
     }
 
+    public Task<JobCheckpoint[]> GetCheckpointsAsync() => Task.FromResult(S.Checkpoints.ToArray());
+
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // The reminder only exists to bring a running job back after its silo restarted.
@@ -385,6 +387,7 @@ public sealed class JobGrain(
             // The checkpoint: the next round starts from these weights, and they stay while the job holds them.
             await blobs.AddReferenceAsync(next, BlobHolders.Job(JobId));
             S.WeightsBlobId = next;
+            S.Checkpoints.Add(new JobCheckpoint(Current.Number + 1, next, 4L * Plan.ParameterCount, time.GetUtcNow()));
             // NaN when no shard of the round was verified: the metrics then say null, not a device's unchecked word.
             S.RoundLosses.Add(S.RoundSamples == 0 ? double.NaN : S.RoundLossSum / S.RoundSamples);
             logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5} (verified shards)", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
@@ -535,6 +538,8 @@ public sealed class JobGrain(
     {
         var kept = new List<string>();
         if (S.WeightsBlobId is { } weights && S.Spec!.Kind == WorkloadKind.Train) kept.Add(weights);
+        // Every round's checkpoint stays downloadable (and can seed another job) as long as the result does.
+        kept.AddRange(S.Checkpoints.Select(c => c.BlobId));
         if (status == JobStatus.Completed && S.Spec!.Kind != WorkloadKind.Train) kept.AddRange(S.RoundResults.Values.Select(r => r.BlobId));
         try
         {
