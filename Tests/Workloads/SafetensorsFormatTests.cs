@@ -230,9 +230,9 @@ public sealed class SafetensorsFormatTests
     }
 
     /// <summary>The independent writer and reader beside this file; fails the test with its error output if it fails.</summary>
-    public static string Python(string mode, string path, string? input, [CallerFilePath] string here = "")
+    public static string Python(string mode, string path, string? input)
     {
-        var script = Path.Combine(Path.GetDirectoryName(here)!, "safetensors_independent.py");
+        var script = Path.Combine(Path.GetDirectoryName(ThisFile())!, "safetensors_independent.py");
         var start = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { script, mode, path }) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
@@ -248,6 +248,8 @@ public sealed class SafetensorsFormatTests
         Assert.True(process.ExitCode == 0, $"python3 {mode} exited {process.ExitCode}: {error.Result}");
         return output.Result;
     }
+
+    private static string ThisFile([CallerFilePath] string path = "") => path;
 
     private sealed class TempDir : IDisposable
     {
