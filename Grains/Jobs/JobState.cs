@@ -58,11 +58,6 @@ public sealed class JobState
     /// the model's size.
     /// </summary>
     [Id(34)] public Dictionary<int, ResultRef> RoundResults { get; set; } = [];
-    /// <summary>
-    /// Train: the weights after each completed round, by id (about 150 bytes a round, whatever the model's size); the
-    /// last one is <see cref="WeightsBlobId"/>. Held by the job while it runs, then as its result.
-    /// </summary>
-    [Id(40)] public List<JobCheckpoint> Checkpoints { get; set; } = [];
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]
