@@ -96,6 +96,10 @@ public sealed class SafetensorsApiTests(ApiPoolFixture fixture)
         using var round3 = await http.GetAsync($"v1/jobs/{job.JobId}/result?round=3");
         Assert.Equal(HttpStatusCode.NotFound, round3.StatusCode);
         Assert.Contains("checkpoints of rounds 1 to 2", await round3.Content.ReadAsStringAsync());
+        // Another account sees neither the list nor a round.
+        using var stranger = await ClientAsync(1);
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync($"v1/jobs/{job.JobId}/checkpoints")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync($"v1/jobs/{job.JobId}/result?round=1&format=safetensors")).StatusCode);
         await fixture.AssertLedgerBalancedAsync();
     }
 
