@@ -15,6 +15,7 @@ var root = new RootCommand("huginn: price, run, follow, download and cancel ML j
     JobCommands.Status(),
     JobCommands.Events(),
     JobCommands.Result(),
+    CheckpointCommands.Build(),
     JobCommands.Cancel(),
     DeviceCommands.Build(),
     DeviceCommands.Pool(),

@@ -25,7 +25,7 @@ public sealed record JobMetrics(double?[] Loss)
 public sealed record JobResponse(
     string JobId, string Kind, string State, JobProgressResponse Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
     JobMetrics Metrics, string[] DevicesCaught, string? FailureReason, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt,
-    decimal EstimatedHu, decimal? ActualHu);
+    decimal EstimatedHu, decimal? ActualHu, JobResultSummary? Result = null);
 
 public static class JobsApi
 {
@@ -43,12 +43,14 @@ public static class JobsApi
         jobs.MapGet("/{jobId}/events", EventsAsync).WithName("FollowJob")
             .WithSummary("Server-sent events: progress, round losses, verification catches, the final state (owner only).");
         jobs.MapGet("/{jobId}/result", ResultAsync).WithName("GetJobResult")
-            .WithSummary("The result once completed: ?format=f32 (default) or, for training, ?format=torchsharp (owner only).");
+            .WithSummary("The result once completed (or a stopped training job's last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round's checkpoint (owner only).");
+        jobs.MapGet("/{jobId}/checkpoints", JobResults.CheckpointsAsync).WithName("ListJobCheckpoints")
+            .WithSummary("A training job's checkpoints: the weights after each completed round, downloadable with ?round=N (owner only).");
         jobs.MapDelete("/{jobId}", CancelAsync).WithName("CancelJob").WithSummary("Cancels the job and refunds the unspent escrow (owner only).");
         return jobs;
     }
 
-    private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains, IOptions<JsonOptions> json)
+    private static async Task<IResult> SubmitAsync(SubmitJobRequest request, HttpContext context, IGrainFactory grains, IBlobStore blobs, IOptions<JsonOptions> json)
     {
         var caller = context.Caller();
         if (caller.Role != "client") return Problems.Forbidden("only client accounts submit jobs; a contributor account runs devices");
@@ -59,6 +61,8 @@ public static class JobsApi
             return Problems.Invalid("maxHu", $"must be from {MinMaxHu} (one micro-HU) to {MaxMaxHu:#,0} HU");
         var specErrors = SpecValidator.Validate(request.Spec);
         if (specErrors.Count > 0) return Problems.Invalid(specErrors);
+        var (spec, weightsErrors) = await SafetensorsIntake.ConvertAsync(request.Spec, caller, blobs, grains, context.RequestAborted);
+        if (weightsErrors.Count > 0) return Problems.Invalid(weightsErrors);
         var jobId = $"job_{Guid.NewGuid():N}";
         (string Key, string Fingerprint)? claim = null;
 
@@ -79,7 +83,7 @@ public static class JobsApi
         }
 
         var maxMicroHu = request.MaxHu is { } hu ? MicroHu.FromHu(hu) : (long?)null;
-        var result = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(caller.AccountId, request.Spec, maxMicroHu));
+        var result = await grains.GetGrain<IJobGrain>(jobId).SubmitAsync(new JobSubmission(caller.AccountId, spec, maxMicroHu));
         // A refused submission created no job: its key is let go, so that the corrected request (a lower maxHu, once a
         // device is online) is not a 409 for a key that holds nothing.
         if (result.Refusal is not (JobRefusal.None or JobRefusal.AlreadyExists) && claim is { } held)
@@ -114,16 +118,18 @@ public static class JobsApi
         await new JobEventStream(grains.GetGrain<IJobGrain>(jobId), json.Value.SerializerOptions).RunAsync(context, job!);
     }
 
-    private static async Task<IResult> ResultAsync(string jobId, string? format, HttpContext context, IGrainFactory grains, IBlobStore blobs)
+    private static async Task<IResult> ResultAsync(string jobId, string? format, int? round, HttpContext context, IGrainFactory grains, IBlobStore blobs)
     {
         var (job, problem) = await OwnedJobAsync(jobId, context, grains);
         if (problem is not null) return problem;
-        if (format is not (null or "f32" or "torchsharp")) return Problems.Invalid("format", "must be 'f32' or 'torchsharp'");
-        var result = await grains.GetGrain<IJobGrain>(jobId).GetResultAsync();
+        if (format is not (null or "f32" or "torchsharp" or "safetensors")) return Problems.Invalid("format", "must be 'f32', 'safetensors' or 'torchsharp'");
+        var (result, checkpoint, refused) = await JobResults.ChooseAsync(job!, round, grains);
+        if (refused is not null) return refused;
         if (result is null)
             return Problems.Conflict($"the job is {StateOf(job!.Status)}; its result exists once it has completed (or, for training, once it stopped after a completed round)");
-        // Which rounds these weights hold: all of them, or a stopped training job's last checkpoint.
+        // Which rounds these weights hold: all of them, a stopped training job's last checkpoint, or the round asked for.
         context.Response.Headers["Huginn-Rounds-Completed"] = result.RoundsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers[JobResults.CheckpointHeader] = checkpoint;
         // The result lies in the blob store, one blob per shard (or the weights): streamed from there, never through a grain.
         foreach (var blobId in result.BlobIds)
         {
@@ -131,6 +137,7 @@ public static class JobsApi
                 return Results.Problem(title: "result no longer stored", detail: $"blob {blobId} of this result was collected", statusCode: StatusCodes.Status410Gone);
         }
         context.Response.Headers["Huginn-Result-Kind"] = result.Kind.ToString().ToLowerInvariant();
+        if (format == "safetensors") return JobResults.Safetensors(job!, result, checkpoint, context, blobs);
         if (format == "torchsharp")
         {
             if (result.Kind != WorkloadKind.Train) return Problems.Invalid("format", "torchsharp is the format of trained weights; this job's result is not weights");
@@ -158,7 +165,7 @@ public static class JobsApi
         return Results.Ok(Describe((await grains.GetGrain<IJobGrain>(jobId).CancelAsync())!));
     }
 
-    private static async Task<(JobView? Job, IResult? Problem)> OwnedJobAsync(string jobId, HttpContext context, IGrainFactory grains)
+    internal static async Task<(JobView? Job, IResult? Problem)> OwnedJobAsync(string jobId, HttpContext context, IGrainFactory grains)
     {
         var job = await grains.GetGrain<IJobGrain>(jobId).GetAsync();
         if (job is null) return (null, Problems.NotFound("job"));
@@ -185,5 +192,5 @@ public static class JobsApi
         new JobProgressResponse(job.Progress.ShardsTotal, job.Progress.ShardsDone, job.Progress.ShardsVerified, job.Progress.Round, job.Progress.Rounds),
         MicroHu.ToHu(job.EscrowMicroHu), MicroHu.ToHu(job.SpentMicroHu), MicroHu.ToHu(job.RefundedMicroHu),
         new JobMetrics(job.RoundLosses.Select(l => double.IsFinite(l) ? l : (double?)null).ToArray()), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
-        MicroHu.ToHu(job.Estimate.TotalMicroHu), job.IsFinished ? MicroHu.ToHu(job.SpentMicroHu) : null);
+        MicroHu.ToHu(job.Estimate.TotalMicroHu), job.IsFinished ? MicroHu.ToHu(job.SpentMicroHu) : null, JobResults.Summarize(job));
 }

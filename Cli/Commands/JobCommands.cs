@@ -102,18 +102,28 @@ public static class JobCommands
         output.AcceptLegalFilePathsOnly();
         var format = new Option<string>("--format")
         {
-            Description = "f32: float32 little-endian in layout order (weights, outputs; a prep job's bytes); torchsharp: trained weights loadable by TorchSharp.",
+            Description = "f32: float32 little-endian in layout order (weights, outputs; a prep job's bytes); safetensors: weights by PyTorch name "
+                + "(load_state_dict) or outputs as one [samples, outputs] tensor; torchsharp: trained weights loadable by TorchSharp.",
             DefaultValueFactory = _ => "f32",
         };
-        format.AcceptOnlyFromAmong("f32", "torchsharp");
-        var command = new Command("result", "Download a completed job's result: trained weights, inference outputs or prepared data.") { jobId, output, format };
+        format.AcceptOnlyFromAmong("f32", "safetensors", "torchsharp");
+        var round = new Option<int?>("--round") { Description = "A training job's checkpoint after round N (huginn checkpoints JOB_ID lists them) instead of its result.", HelpName = "N" };
+        var command = new Command("result", "Download a job's result (trained weights, inference outputs or prepared data), or a training round's checkpoint.")
+        {
+            jobId, output, format, round,
+        };
         command.SetBody(async (session, parse, cancellationToken) =>
         {
             var id = parse.GetValue(jobId)!;
             var file = parse.GetValue(output)!;
             var chosen = parse.GetValue(format)!;
-            using var response = await session.Client().OpenAsync(JobPath(id, $"/result?format={chosen}"), cancellationToken);
+            var checkpointRound = parse.GetValue(round);
+            var query = checkpointRound is { } n ? $"&round={n.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "";
+            using var response = await session.Client().OpenAsync(JobPath(id, $"/result?format={chosen}{query}"), cancellationToken);
             var kind = response.Headers.TryGetValues("Huginn-Result-Kind", out var values) ? values.FirstOrDefault() : null;
+            // final, last-completed-round (a stopped training job's last checkpoint) or round (one asked for with --round).
+            var checkpoint = response.Headers.TryGetValues("Huginn-Result-Checkpoint", out var marks) ? marks.FirstOrDefault() : null;
+            var rounds = response.Headers.TryGetValues("Huginn-Rounds-Completed", out var counts) && int.TryParse(counts.FirstOrDefault(), out var c) ? c : (int?)null;
 
             // Written aside and moved into place, so that FILE is never a partial download.
             file.Directory?.Create();
@@ -127,13 +137,20 @@ public static class JobCommands
             File.Move(partial, file.FullName, overwrite: true);
 
             if (session.Json)
-                session.WriteJson(JsonSerializer.Serialize(new { jobId = id, file = file.FullName, bytes, format = chosen, kind }, Frame.Json));
+                session.WriteJson(JsonSerializer.Serialize(new { jobId = id, file = file.FullName, bytes, format = chosen, kind, checkpoint, roundsCompleted = rounds }, Frame.Json));
             else
-                session.Out.WriteLine($"Wrote {bytes} bytes ({kind ?? "result"}, {chosen}) to {file.FullName}");
+                session.Out.WriteLine($"Wrote {bytes} bytes ({kind ?? "result"}, {chosen}{Describe(checkpoint, rounds)}) to {file.FullName}");
             return ExitCodes.Success;
         });
         return command;
     }
+
+    private static string Describe(string? checkpoint, int? rounds) => checkpoint switch
+    {
+        "last-completed-round" => $", the job stopped: its last checkpoint, after round {rounds}",
+        "round" => $", the checkpoint after round {rounds}",
+        _ => "",
+    };
 
     public static Command Cancel()
     {

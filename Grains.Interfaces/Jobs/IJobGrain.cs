@@ -23,6 +23,10 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("get-result")]
     Task<JobResult?> GetResultAsync();
 
+    /// <summary>A training job's checkpoints, one per completed round in round order; empty for other kinds and before the first round.</summary>
+    [Alias("get-checkpoints")]
+    Task<JobCheckpoint[]> GetCheckpointsAsync();
+
     /// <summary>
     /// A device delivered a well-formed result for one of this job's leases. Called by the device grain only,
     /// one-way: a job may wait on a device, never the other way round. A lost call ends as an expired lease.

@@ -21,6 +21,7 @@ namespace Huginn.Grains.Jobs;
 /// </summary>
 public sealed class JobGrain(
     [PersistentState("job", StorageNames.State)] IPersistentState<JobState> state,
+    [PersistentState("job-checkpoints", StorageNames.State)] IPersistentState<JobCheckpointsState> checkpoints,
     IOptions<PoolOptions> options,
     [FromKeyedServices(PoolClock.Key)] TimeProvider time,
     IBlobStore blobs,
@@ -148,6 +149,8 @@ public sealed class JobGrain(
                 S.RoundResults.Values.Sum(r => r.Bytes), [], 1);
         return Task.FromResult<JobResult?>(result);
     }
+
+    public Task<JobCheckpoint[]> GetCheckpointsAsync() => Task.FromResult(checkpoints.State.Checkpoints.ToArray());
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -370,6 +373,7 @@ public sealed class JobGrain(
             // The checkpoint: the next round starts from these weights, and they stay while the job holds them.
             await blobs.AddReferenceAsync(next, BlobHolders.Job(JobId));
             S.WeightsBlobId = next;
+            await RecordCheckpointAsync(new JobCheckpoint(Current.Number + 1, next, 4L * Plan.ParameterCount, time.GetUtcNow()));
             // NaN when no shard of the round was verified: the metrics then say null, not a device's unchecked word.
             S.RoundLosses.Add(S.RoundSamples == 0 ? double.NaN : S.RoundLossSum / S.RoundSamples);
             logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5} (verified shards)", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
@@ -384,6 +388,17 @@ public sealed class JobGrain(
         }
         S.Current = Round.Finished(S.Rounds);
         await FinishAsync(JobStatus.Completed, null);
+    }
+
+    /// <summary>
+    /// Written before the job's state moves past the round: a crash between the two completes the round again, and its
+    /// checkpoint replaces the one recorded for that round.
+    /// </summary>
+    private async Task RecordCheckpointAsync(JobCheckpoint checkpoint)
+    {
+        checkpoints.State.Checkpoints.RemoveAll(c => c.Round >= checkpoint.Round);
+        checkpoints.State.Checkpoints.Add(checkpoint);
+        await checkpoints.WriteStateAsync();
     }
 
     /// <summary>Tells the pool's queue what is left: at submission, at each round, and at the end.</summary>
@@ -534,6 +549,8 @@ public sealed class JobGrain(
     {
         var kept = new List<string>();
         if (S.WeightsBlobId is { } weights && S.Spec!.Kind == WorkloadKind.Train) kept.Add(weights);
+        // Every round's checkpoint stays downloadable (and can seed another job) as long as the result does.
+        kept.AddRange(checkpoints.State.Checkpoints.Select(c => c.BlobId));
         if (status == JobStatus.Completed && S.Spec!.Kind != WorkloadKind.Train) kept.AddRange(S.RoundResults.Values.Select(r => r.BlobId));
         try
         {

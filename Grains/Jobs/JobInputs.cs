@@ -38,14 +38,41 @@ public static class JobInputs
                 errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
         }
         if (spec.Kind == WorkloadKind.Prep) return (null, errors);
-        if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, ownerAccountId, errors);
+        if (spec.Weights is { } weights) return await FromWeightsSpecAsync(grains, blobs, spec, weights, ownerAccountId, errors, initialize);
+        if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, null, "weightsFromJobId", ownerAccountId, errors);
         if (spec.WeightsBlobId is not { } weightsBlob) return errors.Count > 0 || !initialize ? (null, errors) : (await InitializeAsync(blobs, spec), errors);
+        return await F32WeightsAsync(blobs, spec, weightsBlob, "weightsBlobId", errors);
+    }
 
+    /// <summary>
+    /// <c>spec.weights</c>: an f32 blob, or an earlier job's result or round checkpoint. A safetensors file has been
+    /// converted to an f32 blob by the Api before the job sees the spec, so one left here was never checked.
+    /// </summary>
+    private static async Task<(string? WeightsBlobId, List<SpecError> Errors)> FromWeightsSpecAsync(
+        IGrainFactory grains, IBlobStore blobs, JobSpec spec, WeightsSpec weights, string ownerAccountId, List<SpecError> errors, bool initialize)
+    {
+        if (weights.FromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, weights.Round, "weights.fromJobId", ownerAccountId, errors);
+        if (weights.F32BlobId is { } f32Blob) return await F32WeightsAsync(blobs, spec, f32Blob, "weights.f32BlobId", errors);
+        // An estimate sees the spec as the client wrote it (the Api converts a safetensors file only when submitting):
+        // it checks that the file is there; its tensors are checked against the model at submission.
+        if (!initialize && weights.SafetensorsBlobId is { } file)
+        {
+            if (await blobs.GetLengthAsync(file) is null) errors.Add(new SpecError("weights.safetensorsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+            return (null, errors);
+        }
+        errors.Add(weights.SafetensorsBlobId is not null
+            ? new SpecError("weights.safetensorsBlobId", "is read and converted by the Api at submission (POST /v1/jobs); the job itself takes f32 weights")
+            : new SpecError("weights", "give one of safetensorsBlobId, f32BlobId or fromJobId"));
+        return (null, errors);
+    }
+
+    private static async Task<(string? WeightsBlobId, List<SpecError> Errors)> F32WeightsAsync(IBlobStore blobs, JobSpec spec, string weightsBlob, string field, List<SpecError> errors)
+    {
         var expected = 4L * ModelRegistry.Get(spec.Model!.Type).ParameterCount(spec.Model);
         var weightsLength = await blobs.GetLengthAsync(weightsBlob);
-        if (weightsLength is null) errors.Add(new SpecError("weightsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+        if (weightsLength is null) errors.Add(new SpecError(field, "no blob with this id; upload it first (POST /v1/blobs)"));
         else if (weightsLength != expected)
-            errors.Add(new SpecError("weightsBlobId", $"the blob holds {weightsLength} bytes; this model's float32 weights take {expected}"));
+            errors.Add(new SpecError(field, $"the blob holds {weightsLength} bytes; this model's float32 weights take {expected}"));
         return (errors.Count > 0 ? null : weightsBlob, errors);
     }
 
@@ -67,19 +94,29 @@ public static class JobInputs
     });
 
     private static async Task<(string? WeightsBlobId, List<SpecError> Errors)> WeightsFromJobAsync(
-        IGrainFactory grains, JobSpec spec, string sourceJobId, string ownerAccountId, List<SpecError> errors)
+        IGrainFactory grains, JobSpec spec, string sourceJobId, int? round, string field, string ownerAccountId, List<SpecError> errors)
     {
         var source = grains.GetGrain<IJobGrain>(sourceJobId);
         var view = await source.GetAsync();
         // Another owner's job reads as unknown: its existence is not ours to reveal.
-        if (view is null || view.OwnerAccountId != ownerAccountId) errors.Add(new SpecError("weightsFromJobId", "no job of yours with this id"));
-        else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError("weightsFromJobId", "is not a training job"));
+        if (view is null || view.OwnerAccountId != ownerAccountId) errors.Add(new SpecError(field, "no job of yours with this id"));
+        else if (view.Spec.Kind != WorkloadKind.Train) errors.Add(new SpecError(field, "is not a training job"));
         else if (!SameModel(view.Spec.Model!, spec.Model!)) errors.Add(new SpecError("model", "must be the model the source job trained"));
         if (errors.Count > 0) return (null, errors);
+        // A round's checkpoint is complete once the round is, whether or not the job has finished.
+        if (round is { } wanted)
+        {
+            var checkpoints = await source.GetCheckpointsAsync();
+            if (checkpoints.FirstOrDefault(c => c.Round == wanted) is { } checkpoint) return (checkpoint.BlobId, errors);
+            errors.Add(new SpecError("weights.round", checkpoints.Length == 0
+                ? "the source job has completed no round yet"
+                : $"the source job has checkpoints of rounds 1 to {checkpoints[^1].Round}"));
+            return (null, errors);
+        }
         // A completed job's final weights, or the last checkpoint of one that failed or was cancelled after a round.
         if (await source.GetResultAsync() is not { } result)
         {
-            errors.Add(new SpecError("weightsFromJobId", view!.IsFinished
+            errors.Add(new SpecError(field, view!.IsFinished
                 ? $"is {view.Status.ToString().ToLowerInvariant()} before completing a round: it has no weights"
                 : $"has not finished (it is {view.Status.ToString().ToLowerInvariant()})"));
             return (null, errors);

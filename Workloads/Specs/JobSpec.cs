@@ -38,4 +38,10 @@ public sealed record JobSpec
     /// primary's own hardware class.
     /// </summary>
     [Id(12)] public string Precision { get; init; } = NumericPrecision.Fp32;
+
+    /// <summary>
+    /// Where the weights come from (safetensors, f32, an earlier job or one of its round checkpoints): see
+    /// <see cref="WeightsSpec"/>. Exclusive with <see cref="WeightsBlobId"/> and <see cref="WeightsFromJobId"/>.
+    /// </summary>
+    [Id(20)] public WeightsSpec? Weights { get; init; }
 }
