@@ -13,6 +13,7 @@ var root = new RootCommand("huginn: price, run, follow, download and cancel ML j
     SubmitCommand.Build(),
     JobCommands.Follow(),
     JobCommands.Status(),
+    JobListCommand.Build(),
     JobCommands.Events(),
     JobCommands.Result(),
     CheckpointCommands.Build(),

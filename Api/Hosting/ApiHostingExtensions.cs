@@ -154,7 +154,7 @@ public static class ApiHostingExtensions
         app.MapDevicesApi();
         app.MapBlobsApi();
         app.MapEstimatesApi();
-        app.MapJobsApi();
+        app.MapJobsApi().MapJobListApi();
         app.MapPoolApi();
         app.MapWorkerGateway();
         return app;

@@ -54,3 +54,11 @@ public sealed record RoundEvent(int Round, double? Loss);
 
 /// <summary>The "caught" event: a device whose result verification outvoted.</summary>
 public sealed record CaughtEvent(string DeviceId);
+
+/// <summary>One job of GET /v1/jobs.</summary>
+public sealed record JobSummary(
+    string JobId, string Kind, string State, JobProgress Progress, decimal EstimatedHu, decimal? ActualHu,
+    DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>A page of GET /v1/jobs; Cursor asks for the next one (null: the last page).</summary>
+public sealed record JobList(JobSummary[] Jobs, string? Cursor);

@@ -57,6 +57,23 @@ public sealed class JobGrain(
         if (!S.Exists) return;
         if (IsActive) StartSweeping();
         await FlushOutboxesAsync();
+        await RecordInOwnersIndexAsync();
+    }
+
+    /// <summary>
+    /// Tells the owner's job index (<see cref="IOwnerJobsGrain"/>) this job's state. At creation, at each change of
+    /// state and at each activation, which repairs a report lost with a crash; a failure is logged, never the job's.
+    /// </summary>
+    private async Task RecordInOwnersIndexAsync()
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IOwnerJobsGrain>(S.OwnerAccountId).RecordAsync(new OwnedJob(JobId, S.Spec!.Kind, S.Status, S.CreatedAt));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Job {JobId}: its owner's job index could not be updated; it is at the job's next activation", JobId);
+        }
     }
 
     private ShardDispatcher? _dispatcher;
@@ -115,6 +132,8 @@ public sealed class JobGrain(
         StartRound(0);
         await ReportLoadAsync();
         await state.WriteStateAsync();
+        await RecordInOwnersIndexAsync();
+        Telemetry.PoolMeters.JobSubmitted(spec.Kind);
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
         StartSweeping();
         logger.LogInformation("Job {JobId} submitted: {Kind}, {Rounds} round(s) × {Shards} shard(s), escrow {Escrow} micro-HU",
@@ -316,6 +335,7 @@ public sealed class JobGrain(
     {
         Round.Accept(shard);
         S.ShardsDone++;
+        Telemetry.PoolMeters.ShardAccepted(verified);
         if (S.Spec!.Kind == WorkloadKind.Train)
         {
             var samples = Plan.Shard(Current.Number, shard.Index).SampleCount;
@@ -425,8 +445,10 @@ public sealed class JobGrain(
             Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
         if (result.Changed || persist)
         {
-            if (result.Changed && S.Status == JobStatus.Queued) S.Status = JobStatus.Running;
+            var started = result.Changed && S.Status == JobStatus.Queued;
+            if (started) S.Status = JobStatus.Running;
             await state.WriteStateAsync();
+            if (started) await RecordInOwnersIndexAsync();
         }
         if (result.Exhausted is { } exhausted && IsActive)
         {
@@ -526,6 +548,7 @@ public sealed class JobGrain(
         S.Status = status;
         S.FailureReason = status == JobStatus.Completed ? null : reason;
         S.FinishedAt = time.GetUtcNow();
+        Telemetry.PoolMeters.JobFinished(status, S.Spec!.Kind);
         var settlement = Payment.Settle(JobId, S.OwnerAccountId, S.EscrowMicroHu, S.PaidMicroHu, _options.Pricing);
         S.FeeMicroHu = settlement.FeeMicroHu;
         S.RefundedMicroHu = settlement.RefundedMicroHu;
@@ -536,6 +559,7 @@ public sealed class JobGrain(
         await KeepOnlyResultBlobsAsync(status);
         await UnregisterKeepAliveAsync();
         await ReportLoadAsync();
+        await RecordInOwnersIndexAsync();
         logger.LogInformation("Job {JobId} {Status}{Reason}: paid {Paid}, fee {Fee}, refunded {Refund} micro-HU",
             JobId, status, reason is null ? "" : $" ({reason})", S.PaidMicroHu, S.FeeMicroHu, S.RefundedMicroHu);
     }

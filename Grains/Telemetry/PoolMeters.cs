@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Huginn.Grains.Interfaces.Devices;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Grains.Interfaces.Ledger;
+using Huginn.Workloads;
 
 namespace Huginn.Grains.Telemetry;
 
@@ -58,6 +59,28 @@ public static class PoolMeters
 
     private static readonly Counter<long> Fees = Meter.CreateCounter<long>(
         "huginn.pool.hu.fees", "{microhu}", "Micro-HU charged as pool fees.");
+
+    private static readonly Counter<long> JobsSubmitted = Meter.CreateCounter<long>(
+        "huginn.pool.jobs.submitted", "{job}", "Jobs accepted (escrow taken), by kind (train, infer, prep).");
+
+    private static readonly Counter<long> JobsFinished = Meter.CreateCounter<long>(
+        "huginn.pool.jobs.finished", "{job}", "Jobs that ended, by final state (completed, failed, cancelled) and kind.");
+
+    private static readonly Counter<long> ShardsAccepted = Meter.CreateCounter<long>(
+        "huginn.pool.shards.accepted", "{shard}", "Shards whose result the job accepted, by whether a second device verified it (verified: true, false).");
+
+    /// <summary>A job was accepted and its escrow taken.</summary>
+    public static void JobSubmitted(WorkloadKind kind) =>
+        JobsSubmitted.Add(1, new KeyValuePair<string, object?>("kind", Snake(kind.ToString())));
+
+    /// <summary>A job reached its final state (once: the job is no longer active afterwards).</summary>
+    public static void JobFinished(JobStatus state, WorkloadKind kind) =>
+        JobsFinished.Add(1, new KeyValuePair<string, object?>("state", Snake(state.ToString())),
+            new KeyValuePair<string, object?>("kind", Snake(kind.ToString())));
+
+    /// <summary>A shard's result was accepted into its round (once per shard and round).</summary>
+    public static void ShardAccepted(bool verified) =>
+        ShardsAccepted.Add(1, new KeyValuePair<string, object?>("verified", verified ? "true" : "false"));
 
     /// <summary>A device accepted a shard lease.</summary>
     public static void ShardLeased(string hardwareClass) =>

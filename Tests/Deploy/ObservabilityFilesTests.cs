@@ -43,6 +43,7 @@ public sealed partial class ObservabilityFilesTests
                      "huginn_pool_audits_total", "huginn_pool_verdicts_invalid_total", "huginn_pool_hu_minted_total",
                      "huginn_pool_hu_escrowed_total", "huginn_pool_hu_paid_total", "huginn_pool_hu_forfeited_total",
                      "huginn_pool_devices_online", "huginn_pool_queue_shards", "huginn_pool_queue_flops", "huginn_pool_jobs_running",
+                     "huginn_pool_jobs_submitted_total", "huginn_pool_jobs_finished_total", "huginn_pool_shards_accepted_total",
                  })
             Assert.Contains(name, exported);
     }

@@ -141,6 +141,44 @@ public sealed class TorchExecutor
         return new ShardOutput(values, [], double.NaN, data.Count);
     }
 
+    /// <summary>
+    /// The metrics of <paramref name="weights"/> over every row of <paramref name="data"/>, with the conventions of
+    /// inference (chunks of rows, no gradients) and of <see cref="ShardEvaluation"/>: the per-sample losses summed in
+    /// float64 and divided by the rows, and for cross_entropy the share of rows whose argmax is the label.
+    /// </summary>
+    public EvaluationMetrics Evaluate(JobSpec spec, ReadOnlySpan<float> weights, DataSlice data)
+    {
+        if (data.Count == 0) throw new ArgumentException("An evaluation needs rows.", nameof(data));
+        var network = Network(spec, weights, data);
+        var m = network.Model;
+        var classes = m.Loss == ModelSpec.CrossEntropy;
+        var chunk = (int)Math.Clamp(InferChunkFloats / Math.Max(1, network.Definition.ActivationFloatsPerSample(m)), 1, MaxInferChunk);
+        var features = data.FeaturesPerSample;
+        var targetsPerRow = data.TargetsPerSample;
+        var lossSum = 0.0;
+        var correct = 0L;
+        using (torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            var parameters = network.View(torch.tensor(weights.ToArray(), torch.float32, _device));
+            for (var first = 0; first < data.Count; first += chunk)
+            {
+                using var scope = torch.NewDisposeScope();
+                var count = Math.Min(chunk, data.Count - first);
+                var rows = data.Features.AsSpan(first * features, count * features).ToArray();
+                var output = network.Forward(parameters, network.Input(rows, count, _device)).to_type(torch.float32);
+                var part = new DataSlice(rows, data.Targets.AsSpan(first * targetsPerRow, count * targetsPerRow).ToArray(), count, features, targetsPerRow);
+                var targets = Targets(m, part);
+                // Summed per chunk ("sum", not the mean): the mean over all rows is taken once, in float64.
+                var loss = classes ? F.cross_entropy(output, targets, reduction: nn.Reduction.Sum)
+                    : F.mse_loss(output, targets, reduction: nn.Reduction.Sum) / m.OutputSize;
+                lossSum += loss.to_type(torch.float64).cpu().item<double>();
+                if (classes) correct += output.argmax(1).eq(targets).sum().cpu().item<long>();
+            }
+        }
+        return new EvaluationMetrics(lossSum / data.Count, classes ? (double)correct / data.Count : null, data.Count);
+    }
+
     /// <summary>mse: the mean over the batch and the outputs of the squared error; cross_entropy: the mean over the batch of −log softmax at the target class.</summary>
     private static Tensor Loss(ModelSpec m, Tensor output, Tensor targets) =>
         m.Loss == ModelSpec.CrossEntropy ? F.cross_entropy(output, targets) : F.mse_loss(output, targets);
