@@ -100,7 +100,7 @@ function send(command: PageCommand) {
 function testFault(): TestFault {
   const asked = params.get("testFault");
   // The cheat exists for the end-to-end test only: honoured when the Api says it runs with Huginn:Api:TestFaults.
-  return asked === "wrong" && settings.testFaults ? "wrong" : null;
+  return (asked === "wrong" || asked === "stall") && settings.testFaults ? asked : null;
 }
 
 async function connect(stored: StoredDevice) {

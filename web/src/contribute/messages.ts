@@ -1,8 +1,8 @@
 // What the page and its dedicated Web Worker say to each other (postMessage); the pool sees none of this.
 import type { Capabilities } from "../protocol/frame.js";
 
-/** "wrong": results are corrupted before they leave (the e2e test's cheater); accepted only when the Api allows it. */
-export type TestFault = "wrong" | null;
+/** "wrong": results are corrupted before they leave (the e2e test's cheater); "stall": leases are held and never answered (a tab closed mid-shard). Honoured only when the Api allows test faults. */
+export type TestFault = "wrong" | "stall" | null;
 
 export type PageCommand =
   | { cmd: "probe"; backends: string[]; wasmPaths: string }

@@ -220,6 +220,9 @@ async function pump() {
   post({ event: "shard", phase: "started", leaseId: assign.leaseId, jobId: assign.jobId, detail: describe, priceMicroHu: assign.priceMicroHu });
   setState("working", `running ${describe}`);
   try {
+    // The test-only stall: the lease stays held, unanswered, until the tab closes or the pool takes it back.
+    if (testFault === "stall") await new Promise<void>((resolve) => { const check = setInterval(() => { if (leaving || revoked.has(assign.leaseId)) { clearInterval(check); resolve(); } }, 200); });
+    if (revoked.has(assign.leaseId) || leaving) return;
     const weights = assign.weightsBlobId ? weightsFromBytes(await blob(assign.weightsBlobId)) : null;
     const datasetId = assign.spec.dataset.blobId;
     const dataset = datasetId ? await blob(datasetId) : null;
