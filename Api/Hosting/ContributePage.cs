@@ -56,10 +56,16 @@ public static class ContributePage
                 headers["Referrer-Policy"] = "no-referrer";
                 // A new bundle is picked up at once: the browser revalidates rather than running an old worker.
                 headers.CacheControl = "no-cache";
+                // The page's relative URLs need the folder's slash. A middleware, not an endpoint: routing ignores a
+                // trailing slash, so a "/contribute" endpoint would also catch "/contribute/" and redirect it forever.
+                if (context.Request.Path.Value == Path)
+                {
+                    context.Response.Redirect($"{Path}/{context.Request.QueryString}");
+                    return;
+                }
             }
             await next(context);
         });
-        app.MapGet(Path, (HttpContext context) => Results.Redirect($"{Path}/{context.Request.QueryString}")).ExcludeFromDescription();
         // Whether the page may honour ?testFault= (the end-to-end test's cheater); never on in a real deployment.
         app.MapGet($"{Path}/settings.json", () => Results.Json(new { testFaults = options.TestFaults })).ExcludeFromDescription();
         if (bundle is null)

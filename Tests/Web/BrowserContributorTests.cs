@@ -84,8 +84,8 @@ public sealed class BrowserContributorTests(ITestOutputHelper output)
             await Eventually.UntilAsync(() => cheater.TextAsync("idle"), text => text.StartsWith("Banned", StringComparison.Ordinal), "the cheating page saying it is banned");
             await cheater.ScreenshotAsync(Path.Combine(Screenshots, "3-cheater-banned.png"));
 
-            // A tab closed mid-shard: the honest page leaves (pagehide), a new page takes a lease and holds it, and is closed.
-            await honest.CloseAsync();
+            // A tab closed mid-shard: the cheater's tab goes, a new page takes a lease and holds it, and is closed. The
+            // honest page stays, so that the TorchSharp worker's shards still have another owner to audit them.
             await cheater.CloseAsync();
             var (closing, closingOwner, closingId) = await SignedInPageAsync(chromium, pool, anonymous, "closing", "&testFault=stall");
             var second = await client.SubmitAsync(EdgeSpecs.Training(rounds: 1, shards: 4, seed: 12), maxHu: 0.01m);
@@ -101,6 +101,8 @@ public sealed class BrowserContributorTests(ITestOutputHelper output)
                 $"job {second.JobId} finishing", TimeSpan.FromSeconds(60));
             Assert.Equal("completed", secondJob.State);
             Assert.Equal(4, secondJob.Progress.ShardsDone);
+            await honest.ScreenshotAsync(Path.Combine(Screenshots, "5-honest-after-second-job.png"));
+            await honest.CloseAsync();
 
             var audit = await pool.Grains.GetGrain<ILedgerGrain>(ILedgerGrain.Key).AuditAsync();
             Assert.True(audit.Balanced, $"ledger out of balance: minted {audit.MintedMicroHu}, held {audit.HeldMicroHu}");
@@ -124,16 +126,18 @@ public sealed class BrowserContributorTests(ITestOutputHelper output)
     {
         var account = await anonymous.CreateAccountAsync(name, "contributor");
         var page = await chromium.OpenAsync(new Uri(pool.ApiUrl, $"contribute/?backend=wasm{query}").ToString());
-        await Eventually.UntilAsync(() => page.EvaluateAsync("document.readyState === 'complete' && !!document.getElementById('signin-form')"),
-            ready => ready?.GetValue<bool>() == true, $"{name}: the page loading");
+        await Eventually.UntilAsync(() => page.EvaluateAsync("`${document.readyState} ${location.href} ${document.title} ${document.body?.innerText?.slice(0, 200)} ${document.body?.dataset.ready === 'true'}`"),
+            ready => ready?.GetValue<string>() is { } state && state.StartsWith("complete") && state.EndsWith("true"), $"{name}: the page loading");
         await page.EvaluateAsync($$"""
             document.getElementById('key').value = '{{account.ApiKey}}';
             document.getElementById('name').value = '{{name}}';
             document.getElementById('signin-form').requestSubmit();
             """);
         var deviceId = await Eventually.UntilAsync(
-            async () => (await page.EvaluateAsync("JSON.parse(localStorage.getItem('huginn.contribute.device') ?? 'null')?.deviceId ?? ''"))?.GetValue<string>() ?? "",
-            id => id.Length > 0, $"{name}: the page registering its device", TimeSpan.FromSeconds(30));
+            async () => (await page.EvaluateAsync(
+                "JSON.parse(localStorage.getItem('huginn.contribute.device') ?? 'null')?.deviceId ?? " +
+                "('not yet: ' + document.getElementById('signin-error').textContent + ' | ' + document.getElementById('log').innerText.slice(0, 300))"))?.GetValue<string>() ?? "",
+            id => id.StartsWith("dev_", StringComparison.Ordinal), $"{name}: the page registering its device", TimeSpan.FromSeconds(30));
         var owner = anonymous.As(account.ApiKey);
         await Eventually.UntilAsync(() => owner.DeviceAsync(deviceId), d => d.Status == "online", $"{name}: the page's worker coming online", TimeSpan.FromSeconds(30));
         Assert.Equal("online", (await page.EvaluateAsync("document.body.dataset.state"))?.GetValue<string>());

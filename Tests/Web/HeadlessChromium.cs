@@ -48,7 +48,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
         {
             "--headless=new", "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", $"--user-data-dir={profile}",
             // Root in CI has no user namespace for the sandbox; the pages are our own.
-            "--no-sandbox", "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
+            "--no-sandbox", "--no-proxy-server", "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
             // Several pages share two cores here: none may be throttled for being in the background.
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
             "--window-size=1100,900", "about:blank",

@@ -111,6 +111,7 @@ async function connect(stored: StoredDevice) {
 
 async function signIn(event: SubmitEvent) {
   event.preventDefault();
+  if (document.body.dataset.ready !== "true") return;
   const key = $<HTMLInputElement>("key").value.trim();
   const name = $<HTMLInputElement>("name").value.trim() || "browser";
   setText("signin-error", "");
@@ -217,12 +218,6 @@ function render() {
 }
 
 async function main() {
-  try {
-    const response = await fetch(new URL("settings.json", location.href), { cache: "no-store" });
-    if (response.ok) settings = (await response.json()) as PageSettings;
-  } catch {
-    // The defaults: no test faults.
-  }
   $<HTMLFormElement>("signin-form").addEventListener("submit", (e) => void signIn(e as SubmitEvent));
   $("pause").addEventListener("click", () => (userPaused ? resumeFrom("user") : pauseFor("user")));
   $("forget").addEventListener("click", () => {
@@ -247,6 +242,14 @@ async function main() {
   });
   // A closed tab gives its leases back with a reason; if the message never runs, the socket's close does it anyway.
   addEventListener("pagehide", () => send({ cmd: "leave", reason: "the tab was closed" }));
+  try {
+    const response = await fetch(new URL("settings.json", location.href), { cache: "no-store" });
+    if (response.ok) settings = (await response.json()) as PageSettings;
+  } catch {
+    // The defaults: no test faults.
+  }
+  // Sign-in waits for the settings (a test fault must be known before the worker connects).
+  document.body.dataset.ready = "true";
   render();
   if (device) await connect(device);
   setInterval(() => void poll(), 2000);
