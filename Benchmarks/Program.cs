@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Huginn.Benchmarks;
 
-// dotnet run --project Benchmarks -c Release -- [--smoke] [--row 1|2|3|4|5|6|7|8]
+// dotnet run --project Benchmarks -c Release -- [--smoke] [--row 1|2|3|4|5|6|7|8|9]
 // Row 4 starts its workers as child processes of this executable.
 if (args is [WorkerProcess.Flag, ..]) return await WorkerProcess.RunAsync(args[1..]);
 
@@ -19,6 +19,7 @@ var benchmarks = new (string Row, Func<bool, Task<List<string[]>>> Run)[]
     ("6", s => Row6Verification.RunAsync(s ? Row6Verification.Smoke : Row6Verification.Full)),
     ("7", s => Row7Executor.RunAsync(s ? Row7Executor.Smoke : Row7Executor.Full)),
     ("8", s => Row8WorkerFootprint.RunAsync(s ? Row8WorkerFootprint.Smoke : Row8WorkerFootprint.Full)),
+    ("9", s => Row9Browser.RunAsync(s ? Row9Browser.Smoke : Row9Browser.Full)),
 };
 if (rowArg is not null && benchmarks.All(b => b.Row != rowArg))
 {

@@ -232,7 +232,7 @@ public sealed class JobGrain(
             if (!Current.TryDeliver(result.LeaseId, result.DeviceId, out var shard, out var lease)) continue;
             if (shard.Audited)
             {
-                var tolerance = Tolerance.For(S.Spec!.Kind, S.Spec.Precision, _options.Tolerances);
+                var tolerance = Tolerance.For(S.Spec!.Kind, S.Spec.Precision, _options.Tolerances, lease.HardwareClass);
                 audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec.Kind, tolerance, result.Result)));
                 continue;
             }

@@ -1,3 +1,4 @@
+using Huginn.Grains.Interfaces.Devices;
 using Huginn.Workloads;
 
 namespace Huginn.Grains.Rules;
@@ -24,6 +25,23 @@ public static class Tolerance
         ArgumentNullException.ThrowIfNull(options);
         return options.For(kind, precision);
     }
+
+    /// <summary>
+    /// The tolerance for a result of a device of <paramref name="hardwareClass"/> (<see cref="HardwareClass.Of"/>):
+    /// the browser class's entries for a browser (<see cref="ToleranceOptions.BrowserTrain"/>), else
+    /// <see cref="For(WorkloadKind, string, ToleranceOptions)"/>. Each result carries its own; a pair is compared at the
+    /// wider of the two (<see cref="Verification.Agree(VerificationEntry, VerificationEntry, Func{VerificationEntry, VerificationEntry, double})"/>),
+    /// so an audit with a browser on either side uses the browser's.
+    /// </summary>
+    public static double For(WorkloadKind kind, string precision, ToleranceOptions options, string hardwareClass)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.For(kind, precision, IsBrowser(hardwareClass));
+    }
+
+    /// <summary>Whether a hardware class key ("browser-2g") is a browser's.</summary>
+    public static bool IsBrowser(string? hardwareClass) =>
+        hardwareClass is not null && hardwareClass.StartsWith(HardwareClass.Kind(DeviceKind.Browser) + "-", StringComparison.Ordinal);
 
     /// <summary>
     /// Whether a measured distance is within the tolerance. A non-finite distance (different lengths, a NaN or an

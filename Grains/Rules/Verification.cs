@@ -72,7 +72,9 @@ public static class Verification
         Agree(a.Kind, a.Result.Samples, b.Result.Samples, a.Result.Loss, b.Result.Loss,
             sameBytes: () => a.Result.BlobId == b.Result.BlobId,
             distance: () => distance(a, b),
-            Math.Min(a.Tolerance, b.Tolerance));
+            // The wider of the two: each result carries its device class's tolerance (Tolerance.For), and an audit with
+            // a browser on either side is compared at the browser's. Within one job every entry has the same precision.
+            Math.Max(a.Tolerance, b.Tolerance));
 
     /// <summary>The same rule for two results held in memory (the worker's calibration, tests).</summary>
     public static (bool Agree, double Distance) Agree(WorkloadKind kind, ShardOutput a, ShardOutput b, double tolerance)

@@ -24,8 +24,30 @@ public sealed record ToleranceOptions
     /// </summary>
     public double Bf16Infer { get; set; } = 1e-2;
 
+    /// <summary>
+    /// fp32 weight deltas when either side of an audit is a browser device (TensorFlow.js, web/src/executor).
+    /// Measured (docs/VERIFICATION.md, "browser"): browser against TorchSharp at most 1.2e-6 apart on every model, on
+    /// TF.js's cpu and wasm backends under Node and cpu, wasm, webgl and webgpu (SwiftShader) in headless Chromium;
+    /// a shard one step short at least 1.7e-1 away. The same value as <see cref="Train"/> for now: ×800 over the
+    /// spread, room for real GPUs' shader arithmetic, which was not measured.
+    /// </summary>
+    public double BrowserTrain { get; set; } = 1e-3;
+    /// <summary>fp32 outputs of one forward pass when either side is a browser: measured at most 1.3e-7 apart.</summary>
+    public double BrowserInfer { get; set; } = 1e-4;
+
     /// <summary>The fp32 tolerance of a workload kind; 0 for prep, whose results must match exactly (by digest).</summary>
     public double For(WorkloadKind kind) => For(kind, NumericPrecision.Fp32);
+
+    /// <summary>
+    /// The tolerance for a result of a browser device (<paramref name="browser"/>) or of any other: the browser class's
+    /// entries in fp32; browsers run only fp32, so bf16 keeps its own (audited within one hardware class).
+    /// </summary>
+    public double For(WorkloadKind kind, string precision, bool browser) => (kind, precision, browser) switch
+    {
+        (WorkloadKind.Train, NumericPrecision.Fp32, true) => BrowserTrain,
+        (WorkloadKind.Infer, NumericPrecision.Fp32, true) => BrowserInfer,
+        _ => For(kind, precision),
+    };
 
     /// <summary>The tolerance of a workload kind at a precision ("fp32" or "bf16"); 0 for prep.</summary>
     public double For(WorkloadKind kind, string precision) => (kind, precision) switch

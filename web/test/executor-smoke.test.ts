@@ -25,3 +25,13 @@ test("runShard trains an mlp on the CPU backend: a delta per weight, a finite lo
 test("a seed that has lost its low bits in a JSON number is refused", async () => {
   await assert.rejects(runShard({ spec: mlp, shard: { ...shard, seed: 2 ** 60 }, weights: null, dataset: null }), /send it as a string/);
 });
+
+test("parsePoolJson keeps 64-bit seeds exact where JSON.parse rounds them", async () => {
+  const { parsePoolJson } = await import("../src/executor/json.js");
+  const text = '{"shard":{"seed": 14662588789899061972,"steps":6},"spec":{"seed":11,"note":"\\"seed\\":12345678901234567890"}}';
+  const parsed = parsePoolJson<{ shard: { seed: string; steps: number }; spec: { seed: number; note: string } }>(text);
+  assert.equal(parsed.shard.seed, "14662588789899061972");
+  assert.equal(parsed.spec.seed, 11);
+  assert.equal(parsed.spec.note, '"seed":12345678901234567890');
+  assert.notEqual(String(BigInt((JSON.parse(text) as { shard: { seed: number } }).shard.seed)), "14662588789899061972");
+});

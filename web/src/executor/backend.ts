@@ -25,7 +25,13 @@ export async function setBackend(name: BackendName, options: BackendOptions = {}
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
-    return ok && tf.getBackend() === name;
+    if (!ok || tf.getBackend() !== name) return false;
+    // A WebGL without float32 render targets computes in float16: 1e-3 off, a tolerance's worth. Refuse it.
+    if (name === "webgl" && !tf.env().getBool("WEBGL_RENDER_FLOAT32_ENABLED")) {
+      await tf.setBackend("cpu");
+      return false;
+    }
+    return true;
   } catch {
     return false;
   }
