@@ -193,7 +193,9 @@ function render() {
   if (!signedIn) return;
   setText("device-name", device!.name);
   setText("device-id", device!.deviceId);
-  setText("state", workerState);
+  // The pool's word first: a banned device shows it even before its socket is closed.
+  const shownState = view?.device.banned ? "banned" : workerState;
+  setText("state", shownState);
   const reason = idleReason();
   setText("idle", reason || "Running a shard.");
   $("idle").dataset.idle = reason ? "true" : "false";
@@ -213,7 +215,7 @@ function render() {
     setText("pool-status", d.banned ? "banned" : d.status);
     setText("hardware-class", d.hardwareClass);
   }
-  document.body.dataset.state = workerState;
+  document.body.dataset.state = shownState;
   document.body.dataset.fault = testFault() ?? "";
 }
 
