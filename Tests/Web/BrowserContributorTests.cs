@@ -140,7 +140,9 @@ public sealed class BrowserContributorTests(ITestOutputHelper output)
             id => id.StartsWith("dev_", StringComparison.Ordinal), $"{name}: the page registering its device", TimeSpan.FromSeconds(30));
         var owner = anonymous.As(account.ApiKey);
         await Eventually.UntilAsync(() => owner.DeviceAsync(deviceId), d => d.Status == "online", $"{name}: the page's worker coming online", TimeSpan.FromSeconds(30));
-        Assert.Equal("online", (await page.EvaluateAsync("document.body.dataset.state"))?.GetValue<string>());
+        // The page says so once its worker has the welcome (the pool marks the device online a moment before).
+        await Eventually.UntilAsync(async () => (await page.EvaluateAsync("document.body.dataset.state"))?.GetValue<string>(), state => state == "online",
+            $"{name}: the page showing its worker online", TimeSpan.FromSeconds(10));
         return (page, owner, deviceId);
     }
 }
