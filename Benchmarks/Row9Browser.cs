@@ -37,7 +37,13 @@ public static class Row9Browser
 
         var profile = HardwareProbe.Detect() with { TorchDevice = "cpu" };
         var executor = new TorchExecutor(profile);
+        // The worker as it runs (libtorch's default intra-op threads), and on one thread, as a tab's WASM and CPU
+        // backends compute (TF.js's WASM backend is built without threads; the CPU backend is JavaScript).
+        var threads = TorchSharp.torch.get_num_threads();
         var torch = cases.ToDictionary(c => c.Name, c => TorchSamplesPerSecond(executor, c, sizes.Repeats));
+        TorchSharp.torch.set_num_threads(1);
+        var torchOneThread = cases.ToDictionary(c => c.Name, c => TorchSamplesPerSecond(executor, c, sizes.Repeats));
+        TorchSharp.torch.set_num_threads(threads);
 
         var rows = new List<string[]>();
         var (browser, error) = await BrowserAsync(web, sizes);
@@ -50,10 +56,11 @@ public static class Row9Browser
         {
             if (!torch.TryGetValue(r.Name, out var baseline)) continue;
             var c = cases.First(x => x.Name == r.Name);
+            var oneThread = torchOneThread[r.Name];
             rows.Add([
                 $"9: browser shard vs TorchSharp CPU worker, {r.Name}, batch {c.Batch}, {r.Backend}",
-                $"**{r.SamplesPerSecond / baseline:F2}** ({r.SamplesPerSecond:N0} / {baseline:N0} samples/s, {c.Steps} steps)",
-                "TorchExecutor on the CPU, same cases, same machine, same run",
+                $"**{r.SamplesPerSecond / baseline:F2}** ({r.SamplesPerSecond:N0} / {baseline:N0} samples/s, {c.Steps} steps); vs 1 thread {r.SamplesPerSecond / oneThread:F2} ({oneThread:N0})",
+                $"TorchExecutor on the CPU at {threads} threads and at 1, same cases, same machine, same run",
                 "measured (no target)",
             ]);
         }
