@@ -150,7 +150,9 @@ public static class ApiHostingExtensions
         });
         app.MapHuginnApiOperations();
         app.MapHuginnDashboard();
+        app.MapContributePage();
         app.MapAccountsApi();
+        app.MapDeviceSelfApi();
         app.MapDevicesApi();
         app.MapBlobsApi();
         app.MapEstimatesApi();
