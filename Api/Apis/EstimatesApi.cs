@@ -18,6 +18,8 @@ public static class EstimatesApi
     {
         if (context.Caller().Role != "client") return Problems.Forbidden("only client accounts estimate and submit jobs; a contributor account runs devices");
         if (spec is null) return Problems.Invalid("spec", "is required");
+        (spec, var datasetErrors) = await DatasetSpecResolver.ResolveAsync(spec, context.Caller().AccountId, grains);
+        if (datasetErrors.Count > 0) return Problems.Invalid(datasetErrors);
         var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateAsync(spec);
         return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);
     }
