@@ -16,6 +16,7 @@ var root = new RootCommand("huginn: price, run, follow, download and cancel ML j
     JobCommands.Events(),
     JobCommands.Result(),
     JobCommands.Cancel(),
+    DataCommands.Build(),
     DeviceCommands.Build(),
     DeviceCommands.Pool(),
 };

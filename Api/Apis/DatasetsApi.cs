@@ -12,14 +12,16 @@ namespace Huginn.Api.Apis;
 /// <param name="TargetsPerSample">"f32": floats of targets per row (1, a class index, unless given).</param>
 /// <param name="TotalBytes">The file's size: every chunk's size follows from it and <paramref name="ChunkBytes"/>.</param>
 /// <param name="ChunkBytes">Bytes per chunk (the last holds the rest); the pool's default when left out.</param>
-public sealed record CreateDatasetRequest(string? Name, string? Format, int? FeaturesPerSample, int? TargetsPerSample, long? TotalBytes, long? ChunkBytes);
+/// <param name="Sha256">Optional: the whole file's SHA-256 (lowercase hex); finalize checks it, and it finds the dataset again to resume an upload.</param>
+public sealed record CreateDatasetRequest(string? Name, string? Format, int? FeaturesPerSample, int? TargetsPerSample, long? TotalBytes, long? ChunkBytes, string? Sha256 = null);
 
 /// <summary>What finalize learned: rows (tokens for a token stream) and the range of the targets (token ids).</summary>
 public sealed record DatasetFactsResponse(long Rows, double? TargetMin, double? TargetMax, bool TargetsAreIntegers);
 
 public sealed record DatasetResponse(
     string DatasetId, string Name, string Format, int? FeaturesPerSample, int? TargetsPerSample, long TotalBytes, long ChunkBytes,
-    int ChunkCount, long MaxChunkBytes, string State, int ChunksReceived, int[] MissingChunks, DatasetFactsResponse? Facts, DateTimeOffset CreatedAt);
+    int ChunkCount, long MaxChunkBytes, string State, int ChunksReceived, int[] MissingChunks, DatasetFactsResponse? Facts, DateTimeOffset CreatedAt,
+    string? Sha256 = null);
 
 public sealed record DatasetListResponse(DatasetResponse[] Datasets);
 
@@ -116,6 +118,7 @@ public static class DatasetsApi
         var cap = limits.ChunkCap(storeMaxBlobBytes);
         var chunkBytes = request.ChunkBytes ?? Math.Min(limits.DefaultChunkBytes, cap);
         if (chunkBytes < 1 || chunkBytes > cap) errors.Add(new("chunkBytes", $"must be 1 to {cap} (Huginn:Datasets:MaxChunkBytes, and the blob store's Huginn:Blobs:MaxBlobBytes)"));
+        if (request.Sha256 is not null && !SpecValidator.IsBlobId(request.Sha256)) errors.Add(new("sha256", "must be the file's SHA-256 as 64 lowercase hex characters"));
         var totalBytes = request.TotalBytes ?? 0;
         if (totalBytes < 1) errors.Add(new("totalBytes", "is required: the size of the file in bytes, 1 or more"));
         if (errors.Count > 0) return (null, errors);
@@ -136,7 +139,7 @@ public static class DatasetsApi
         if (chunks > limits.MaxChunks)
             errors.Add(new("totalBytes", $"would take {chunks} chunks of {chunkBytes} bytes; a dataset has at most {limits.MaxChunks} (Huginn:Datasets:MaxChunks): {(long)limits.MaxChunks * cap} bytes with the largest chunks"));
         if (errors.Count > 0) return (null, errors);
-        return (new DatasetDeclaration(accountId, name, format!, features, targets, totalBytes, chunkBytes), errors);
+        return (new DatasetDeclaration(accountId, name, format!, features, targets, totalBytes, chunkBytes, request.Sha256), errors);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, IGrainFactory grains, IBlobStore store, IOptions<DatasetOptions> options)
@@ -209,14 +212,22 @@ public static class DatasetsApi
         // Every byte read once, here, off any grain's turn; the grain receives the facts.
         var d = view.Declaration;
         var scanner = new DatasetScanner(d.Format, d.FeaturesPerSample, d.TargetsPerSample);
+        using var whole = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var buffer = new byte[64 * 1024];
         foreach (var chunkId in view.ChunkIds)
         {
             await using var stream = await store.OpenReadAsync(chunkId!, context.RequestAborted);
             if (stream is null) return Problems.Conflict($"chunk {chunkId} is no longer stored; upload it again");
             int read;
-            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0) scanner.Add(buffer.AsSpan(0, read));
+            while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                scanner.Add(buffer.AsSpan(0, read));
+                whole.AppendData(buffer, 0, read);
+            }
         }
+        var sha256 = Convert.ToHexStringLower(whole.GetHashAndReset());
+        if (d.Sha256 is { } declaredSha && declaredSha != sha256)
+            return Problems.Invalid("sha256", $"the chunks put together hash to {sha256}, not the {declaredSha} declared: a chunk came from another file; delete the dataset and upload again");
         if (scanner.FirstNonFinite is { } bad)
             return Problems.Invalid("body", $"row {bad.Row}, column {bad.Column} holds a value that is not a finite number (NaN or infinity); a dataset's values must all be finite");
         var facts = scanner.Facts();
@@ -257,6 +268,6 @@ public static class DatasetsApi
             : null;
         return new DatasetResponse(view.DatasetId, d.Name, d.Format, tokens ? null : d.FeaturesPerSample, d.Format == DatasetFormats.F32 ? d.TargetsPerSample : null,
             d.TotalBytes, d.ChunkBytes, d.ChunkCount, maxChunkBytes, view.Status == DatasetStatus.Ready ? "ready" : "uploading",
-            view.ChunkIds.Length - missing.Length, missing, facts, view.CreatedAt);
+            view.ChunkIds.Length - missing.Length, missing, facts, view.CreatedAt, d.Sha256);
     }
 }

@@ -4,6 +4,8 @@ namespace Huginn.Grains.Interfaces.Datasets;
 
 /// <summary>What a client declares when it creates a dataset: everything but the bytes, which come as chunks.</summary>
 /// <param name="ChunkBytes">Every chunk but the last holds exactly this many bytes; the last holds the rest.</param>
+/// <param name="Sha256">The whole file's SHA-256 (lowercase hex), when the client gave it: finalize checks the chunks
+/// against it, and a client resumes an interrupted upload by finding the dataset with its file's hash.</param>
 [GenerateSerializer, Immutable, Alias("huginn.dataset-declaration")]
 public sealed record DatasetDeclaration(
     [property: Id(0)] string OwnerAccountId,
@@ -12,7 +14,8 @@ public sealed record DatasetDeclaration(
     [property: Id(3)] int FeaturesPerSample,
     [property: Id(4)] int TargetsPerSample,
     [property: Id(5)] long TotalBytes,
-    [property: Id(6)] long ChunkBytes)
+    [property: Id(6)] long ChunkBytes,
+    [property: Id(7)] string? Sha256 = null)
 {
     public int ChunkCount => (int)((TotalBytes + ChunkBytes - 1) / ChunkBytes);
 
