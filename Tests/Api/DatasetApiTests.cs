@@ -213,4 +213,26 @@ public sealed class DatasetApiTests(SmallDatasetPoolFixture fixture) : IClassFix
         Assert.Contains("holds rows of 4 features; this model reads 5 per sample", wrongWidth.Message);
         Assert.Contains("is not finalized (1 of 1 chunks missing)", notReady.Message);
     }
+
+    [Fact]
+    public async Task Finalize_refuses_chunks_that_do_not_put_together_the_declared_file()
+    {
+        var (_, datasets) = await fixture.ClientAsync();
+        using var _ = datasets;
+        var file = DatasetUploads.ClassRows(64, 3, classes: 2);
+        var other = DatasetUploads.ClassRows(64, 3, classes: 2, labelOffset: 1);
+        var created = await datasets.CreateAsync(new
+        {
+            format = "f32", featuresPerSample = 3, totalBytes = file.Length, chunkBytes = 512,
+            sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)),
+        });
+        await datasets.PutChunkAsync(created.DatasetId, 0, file.AsMemory(0, 512));
+        await datasets.PutChunkAsync(created.DatasetId, 1, other.AsMemory(512));
+
+        using var refused = await datasets.FinalizeRawAsync(created.DatasetId);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("a chunk came from another file", await refused.Content.ReadAsStringAsync());
+        Assert.Equal("uploading", (await datasets.GetAsync(created.DatasetId)).State);
+    }
 }

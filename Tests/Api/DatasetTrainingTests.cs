@@ -142,4 +142,77 @@ public sealed class DatasetTrainingTests(ApiPoolFixture fixture)
         (await datasets.Http.DeleteAsync($"v1/jobs/{submitted.JobId}")).Dispose();
         socket.Abort();
     }
+
+    [Fact]
+    public async Task A_u16_token_stream_trains_a_transformer_to_predict_the_next_token()
+    {
+        await using var workers = new RunningWorkers(fixture);
+        await workers.StartAsync("tokens-a");
+        await workers.StartAsync("tokens-b");
+        using var client = await fixture.ClientWithHuAsync(1);
+        using var datasets = new DatasetUploads(fixture.Pool.ApiUrl, client.ApiKey!);
+        // 1,601 tokens of a fixed walk through 32 ids: 200 windows of 8, each followed by its next token.
+        var tokens = new byte[1601 * 2];
+        for (int i = 0, t = 1; i < 1601; i++, t = (t * 5 + 3) % 32) BitConverter.TryWriteBytes(tokens.AsSpan(i * 2), (ushort)t);
+        var dataset = await datasets.CreateAsync(new { name = "walk", format = "u16", totalBytes = tokens.Length, chunkBytes = 1000 });
+        await datasets.UploadAllAsync(dataset, tokens);
+        var ready = await datasets.FinalizeAsync(dataset.DatasetId);
+        Assert.Equal(1601, ready.Facts!.Rows);
+        Assert.Equal(31, ready.Facts.TargetMax);
+
+        var model = new ModelSpec
+        {
+            Type = ModelSpec.Transformer, VocabSize = 32, SequenceLength = 8, ModelDim = 16, Heads = 2, Layers = 1, FeedForwardDim = 32,
+            OutputSize = 32, Loss = ModelSpec.CrossEntropy,
+        };
+        var spec = new JobSpec
+        {
+            Kind = WorkloadKind.Train, Model = model, Dataset = new DatasetSpec { DatasetId = ready.DatasetId },
+            Rounds = 2, ShardsPerRound = 2, LocalSteps = 5, BatchSize = 8, LearningRate = 0.05f, Seed = 4,
+        };
+        // vocabSize below the largest id is refused before anything runs.
+        var small = await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitAsync(spec with { Model = model with { VocabSize = 31, OutputSize = 31 } }));
+        Assert.Contains("the dataset holds token id 31: vocabSize must be at least 32", small.Message);
+
+        var submitted = await client.SubmitAsync(spec);
+        var job = await FinishedAsync(client, submitted.JobId);
+
+        Assert.True(job.State == "completed", $"{job.State}: {job.FailureReason}; {string.Join(" | ", workers.Log.TakeLast(10))}");
+        Assert.Equal(4, job.Progress.ShardsDone);
+        Assert.Equal(2, job.Metrics.Loss.Length);
+    }
+
+    [Fact]
+    public async Task Inference_input_needs_no_label_column_as_a_dataset_or_as_a_blob()
+    {
+        await using var workers = new RunningWorkers(fixture);
+        await workers.StartAsync("infer-a");
+        await workers.StartAsync("infer-b");
+        using var client = await fixture.ClientWithHuAsync(1);
+        using var datasets = new DatasetUploads(fixture.Pool.ApiUrl, client.ApiKey!);
+        var features = DatasetUploads.ClassRows(40, 4, classes: null);
+        var ready = await datasets.UploadF32Async(features, 4, null, chunkBytes: 160, format: "f32-features");
+        var model = new ModelSpec { Type = ModelSpec.Mlp, InputSize = 4, HiddenSizes = [8], OutputSize = 3 };
+        var infer = new JobSpec { Kind = WorkloadKind.Infer, Model = model, Dataset = new DatasetSpec { DatasetId = ready.DatasetId }, ShardsPerRound = 2, Seed = 2 };
+
+        var fromDataset = await client.SubmitAsync(infer);
+        var blobId = await client.UploadAsync(features);
+        var fromBlob = await client.SubmitAsync(infer with { Dataset = new DatasetSpec { BlobId = blobId, Samples = 40, Format = "f32-features" } });
+        // The old mistake: features-only bytes named as "f32" rows. The refusal says what a row was expected to be.
+        var mislabeled = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            client.SubmitAsync(infer with { Dataset = new DatasetSpec { BlobId = blobId, Samples = 40 } }));
+
+        Assert.Contains("rows of 7 float32 (4 features + 3 targets) = 28 bytes", mislabeled.Message);
+        Assert.Contains("inference input without a target column is format", mislabeled.Message);
+        foreach (var jobId in new[] { fromDataset.JobId, fromBlob.JobId })
+        {
+            var job = await FinishedAsync(client, jobId);
+            Assert.True(job.State == "completed", $"{job.State}: {job.FailureReason}");
+            Assert.Equal(40 * 3 * 4, (await client.ResultAsync(jobId)).Length);
+        }
+        // The same inputs give the same outputs, from a dataset or a blob (within float rounding: devices differ in the last bits).
+        var a = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(await client.ResultAsync(fromDataset.JobId)).ToArray();
+        var b = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(await client.ResultAsync(fromBlob.JobId)).ToArray();
+        Assert.All(a.Zip(b), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5 * Math.Max(1, Math.Abs(p.First)), $"{p.First} vs {p.Second}"));
+    }
 }
