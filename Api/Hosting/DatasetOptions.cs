@@ -14,8 +14,11 @@ public sealed class DatasetOptions
     /// <summary>The chunk size when a client names none (capped like <see cref="MaxChunkBytes"/>).</summary>
     public long DefaultChunkBytes { get; set; } = 8L * 1024 * 1024;
 
-    /// <summary>Chunks one dataset may have: with the largest chunk, 64 GiB. A running job keeps the chunk ids (not bytes).</summary>
-    public int MaxChunks { get; set; } = 4096;
+    /// <summary>
+    /// Chunks one dataset may have: with the largest chunk, 16 GiB. A job keeps its dataset's chunk ids in its state
+    /// (about 70 bytes each), so this also bounds that state: 1,024 ids are about 70 KB.
+    /// </summary>
+    public int MaxChunks { get; set; } = 1024;
 
     /// <summary>Bytes the datasets of one account may declare in all; past it creating one is refused (429, "quota exceeded").</summary>
     public long BytesPerAccount { get; set; } = 16L * 1024 * 1024 * 1024;
