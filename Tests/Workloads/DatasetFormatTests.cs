@@ -143,4 +143,20 @@ public sealed class DatasetFormatTests
         Assert.Equal(["b"], inner.ChunkIds);
         Assert.Equal(100, inner.StartByte);
     }
+
+    [Fact]
+    public void A_spec_names_one_source_of_data_and_features_only_blobs_do_not_train()
+    {
+        var blob = new string('a', 64);
+        var both = Spec(WorkloadKind.Train, Mlp, samples: 10) with { Dataset = new DatasetSpec { DatasetId = "ds_x", BlobId = blob, Samples = 10 } };
+        Assert.Contains(new SpecError("dataset", "needs exactly one of datasetId, blobId or synthetic"), SpecValidator.Validate(both));
+        var featuresBlob = Spec(WorkloadKind.Train, Mlp) with { Dataset = new DatasetSpec { BlobId = blob, Samples = 10, Format = DatasetFormats.F32Features } };
+        Assert.Contains(SpecValidator.Validate(featuresBlob), e => e.Field == "dataset.format" && e.Reason.Contains("no targets"));
+        Assert.DoesNotContain(SpecValidator.Validate(featuresBlob with { Kind = WorkloadKind.Infer }), e => e.Field.StartsWith("dataset", StringComparison.Ordinal));
+        // A resolved dataset spec (format and samples filled in) validates like any other.
+        Assert.Empty(SpecValidator.Validate(Spec(WorkloadKind.Train, Mlp, samples: 10) with
+        {
+            Dataset = new DatasetSpec { DatasetId = "ds_x", Samples = 10, Format = DatasetFormats.F32 },
+        }));
+    }
 }
