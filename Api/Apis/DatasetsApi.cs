@@ -183,8 +183,11 @@ public static class DatasetsApi
         if (put.Outcome == BlobPutOutcome.TooLarge) return Problems.TooLarge(store.MaxBlobBytes);
         if (!put.Succeeded || put.Length != expected) return Problems.Invalid("body", ChunkSizeReason(index, expected, put.Length, declaration));
 
-        await store.AddReferenceAsync(put.BlobId!, BlobHolders.Dataset(datasetId), context.RequestAborted);
-        return await grains.GetGrain<IDatasetGrain>(datasetId).RecordChunkAsync(index, put.BlobId!) switch
+        var outcome = await grains.GetGrain<IDatasetGrain>(datasetId).RecordChunkAsync(index, put.BlobId!);
+        // Held only once recorded, so refused bytes are collected. Were the Api to stop in between, the chunk would be
+        // collected after the grace period; finalize then names it, and uploading it again records and holds it.
+        if (outcome == ChunkOutcome.Recorded) await store.AddReferenceAsync(put.BlobId!, BlobHolders.Dataset(datasetId), context.RequestAborted);
+        return outcome switch
         {
             ChunkOutcome.Recorded => Results.Ok(new ChunkStoredResponse(index, put.BlobId!, put.Length,
                 view.MissingChunks.Count(i => i != index))),

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Huginn.Demo;
 using Huginn.Workloads;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Huginn.Tests.Api;
 
@@ -234,5 +235,26 @@ public sealed class DatasetApiTests(SmallDatasetPoolFixture fixture) : IClassFix
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("a chunk came from another file", await refused.Content.ReadAsStringAsync());
         Assert.Equal("uploading", (await datasets.GetAsync(created.DatasetId)).State);
+    }
+
+    [Fact]
+    public async Task A_datasets_chunks_stay_stored_while_it_exists_and_are_collected_after_it_is_deleted()
+    {
+        var (_, datasets) = await fixture.ClientAsync();
+        using var _ = datasets;
+        // Bytes no other test stores (chunks are content-addressed: the same bytes elsewhere would be held elsewhere).
+        var file = DatasetUploads.ClassRows(48, 3, classes: 2, labelOffset: 7);
+        var ready = await datasets.UploadF32Async(file, 3, 1, chunkBytes: 512);
+        var chunkIds = new[] { file[..512], file[512..] }.Select(c => Huginn.Workloads.Digest.Sha256Hex(c)).ToArray();
+        var store = fixture.Pool.Services.GetRequiredService<Huginn.Blobs.IBlobStore>();
+        var aYearOn = DateTimeOffset.UtcNow + TimeSpan.FromDays(365);
+
+        await store.CollectAsync(aYearOn, TimeSpan.FromHours(1));
+        var lengths = await Task.WhenAll(chunkIds.Select(async id => await store.GetLengthAsync(id) ?? -1));
+        Assert.Equal(new long[] { 512, 256 }, lengths);
+
+        (await datasets.Http.DeleteAsync($"v1/datasets/{ready.DatasetId}")).Dispose();
+        await store.CollectAsync(aYearOn, TimeSpan.FromHours(1));
+        foreach (var id in chunkIds) Assert.Null(await store.GetLengthAsync(id));
     }
 }
