@@ -26,8 +26,8 @@ public static class BlobsApi
     /// Who reads a blob: the account that uploaded it, a device while a lease it holds needs it (its job's dataset and
     /// the round's weights), and the operator. Nobody else, whatever ids they learn: every device learns its job's
     /// dataset id from its assignment, and before this any account or device read any blob by its hash. A device
-    /// necessarily sees the whole blob its shard's slice is cut from (datasets are one blob today; chunked datasets
-    /// will narrow this to the chunks a slice needs). Job results are read through GET /v1/jobs/{id}/result (owner).
+    /// necessarily sees the whole blob its shard's slice is cut from; of a chunked dataset, only the chunks its lease
+    /// names (DatasetsApi, docs/DATASETS.md). Job results are read through GET /v1/jobs/{id}/result (owner).
     /// </summary>
     public static async Task<bool> MayReadAsync(Caller caller, string blobId, IBlobStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {

@@ -18,6 +18,9 @@ public static class EstimatesApi
     {
         if (context.Caller().Role != "client") return Problems.Forbidden("only client accounts estimate and submit jobs; a contributor account runs devices");
         if (spec is null) return Problems.Invalid("spec", "is required");
+        // Dataset facts first (labels vs outputSize, sample counts, format vs kind), as a submission does.
+        (spec, var datasetErrors) = await DatasetSpecResolver.ResolveAsync(spec, context.Caller().AccountId, grains);
+        if (datasetErrors.Count > 0) return Problems.Invalid(datasetErrors);
         // The checks a submission runs, through the same path (Grains/Jobs/SubmissionChecks): same spec, same answer.
         var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateForAsync(context.Caller().AccountId, spec);
         return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);

@@ -57,6 +57,10 @@ public static class JobsApi
         // Every check of the input comes before the first side effect (the idempotency claim, the escrow): a refused
         // request leaves nothing behind, so the corrected retry with the same key goes through.
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
+        // A dataset's facts are checked here as for an estimate, and its size filled in (DatasetSpecResolver).
+        var (resolvedSpec, datasetErrors) = await DatasetSpecResolver.ResolveAsync(request.Spec, caller.AccountId, grains);
+        if (datasetErrors.Count > 0) return Problems.Invalid(datasetErrors);
+        request = request with { Spec = resolvedSpec };
         if (request.MaxHu is { } max && (max < MinMaxHu || max > MaxMaxHu))
             return Problems.Invalid("maxHu", $"must be from {MinMaxHu} (one micro-HU) to {MaxMaxHu:#,0} HU");
         var specErrors = SpecValidator.Validate(request.Spec);

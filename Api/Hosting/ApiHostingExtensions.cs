@@ -25,6 +25,7 @@ public static class ApiHostingExtensions
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddOptions<DatasetOptions>().Bind(configuration.GetSection(DatasetOptions.Section));
         // ASP.NET's "Request starting" lines carry the whole URL, query string included, at Information: kept off unless
         // the configuration asks for them (Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics), so that a secret
         // a client put in a URL by mistake does not land in the logs (issue 12, finding 10).
@@ -155,6 +156,7 @@ public static class ApiHostingExtensions
         app.MapDeviceSelfApi();
         app.MapDevicesApi();
         app.MapBlobsApi();
+        app.MapDatasetsApi();
         app.MapEstimatesApi();
         app.MapJobsApi().MapJobListApi();
         app.MapPoolApi();

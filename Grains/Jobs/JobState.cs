@@ -58,6 +58,12 @@ public sealed class JobState
     /// the model's size.
     /// </summary>
     [Id(34)] public Dictionary<int, ResultRef> RoundResults { get; set; } = [];
+
+    /// <summary>
+    /// A dataset job's chunk ids, taken from the dataset at submission (ids only): the job holds the chunks, so the
+    /// dataset may be deleted while it runs, and each lease names only the chunks its shard reads.
+    /// </summary>
+    [Id(35)] public DatasetChunkList? DatasetChunks { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

@@ -14,7 +14,8 @@ public sealed record DispatchJob(
     JobPlan Plan,
     string? WeightsBlobId,
     long ShardPriceMicroHu,
-    string OwnerAccountId)
+    string OwnerAccountId,
+    DatasetChunkList? DatasetChunks = null)
 {
     /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
     public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, WeightsBlobId }.OfType<string>().ToArray();
@@ -184,14 +185,17 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         }
 
         var shardRef = round.RefOf(job.JobId, shard);
+        var plan = job.Plan.Shard(round.Number, shard.Index);
+        var chunks = job.DatasetChunks?.ForShard(job.Spec, plan);
         var assignment = new ShardAssignment
         {
             LeaseId = Guid.NewGuid().ToString("N"),
             JobId = job.JobId,
             Spec = job.Spec,
-            Shard = job.Plan.Shard(round.Number, shard.Index),
+            Shard = plan,
             WeightsBlobId = job.WeightsBlobId,
-            InputBlobIds = job.InputBlobIds,
+            InputBlobIds = chunks is null ? job.InputBlobIds : [.. job.InputBlobIds, .. chunks.ChunkIds],
+            DatasetChunks = chunks,
             Deadline = time.GetUtcNow() + Rules.Routing.LeaseDuration(decision.ExpectedSeconds, options),
             PriceMicroHu = job.ShardPriceMicroHu,
         };
