@@ -1,3 +1,4 @@
+using Huginn.Api.Hosting;
 using System.Text.Json;
 using Huginn.Grains.Interfaces.Jobs;
 
