@@ -1,4 +1,3 @@
-using Huginn.Api.Hosting;
 using System.Text.Json;
 using Huginn.Grains.Interfaces.Jobs;
 

@@ -1,4 +1,3 @@
-using Huginn.Api.Hosting;
 using Huginn.Grains.Interfaces.Pool;
 
 namespace Huginn.Api.Apis;
