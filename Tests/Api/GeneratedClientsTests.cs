@@ -137,6 +137,9 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
         var package = Path.Combine(OpenApiContractTests.RepositoryRoot(), "clients", "typescript");
         var script = Path.Combine(package, "dist", "flow.js");
         Assert.True(File.Exists(script), $"{script} is missing: run (cd clients/typescript && npm ci && npm run build) first (scripts/test.sh does)");
+        // Typed end to end: no `as` casts and no non-null assertions in the flow (tsc --strict built it).
+        var code = string.Join('\n', File.ReadAllLines(Path.Combine(package, "src", "flow.ts")).Where(l => !l.TrimStart().StartsWith('/') && !l.TrimStart().StartsWith('*')));
+        Assert.DoesNotMatch(@"\bas\s+(?!const\b)[A-Za-z{(\[]|\w[!]\.", code);
         await using var workers = new RunningWorkers(fixture);
         await workers.StartAsync("typescript-worker-a");
         await workers.StartAsync("typescript-worker-b");
