@@ -17,8 +17,13 @@ public static class BlobsApi
     {
         // Devices fetch inputs with their token and upload results too large for a frame; accounts upload datasets.
         var blobs = app.MapGroup("/v1/blobs").WithTags("Blobs").RequireCaller();
-        blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.");
-        blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.");
+        blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.")
+            .AcceptsBinary("The bytes, e.g. a dataset of f32 rows (docs/API.md); at most Huginn:Blobs:MaxBlobBytes.")
+            .Produces<BlobCreatedResponse>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
+        blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.")
+            .ProducesBinary("The blob's bytes.").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         return blobs;
     }
 

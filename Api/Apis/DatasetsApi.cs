@@ -43,16 +43,27 @@ public static class DatasetsApi
     {
         var datasets = app.MapGroup("/v1/datasets").WithTags("Datasets").RequireAccount();
         datasets.MapPost("/", CreateAsync).WithName("CreateDataset")
-            .WithSummary("Declares a dataset (name, format, row shape, total bytes); answers its id and chunk size. Reserves its bytes against the account's quota.");
-        datasets.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("The caller's datasets.");
+            .WithSummary("Declares a dataset (name, format, row shape, total bytes); answers its id and chunk size. Reserves its bytes against the account's quota.")
+            .Produces<DatasetResponse>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        datasets.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("The caller's datasets.")
+            .Produces<DatasetListResponse>();
         datasets.MapGet("/{datasetId}", GetAsync).WithName("GetDataset")
-            .WithSummary("A dataset: its declaration, which chunks arrived (to resume an upload), and once finalized its facts (owner only).");
+            .WithSummary("A dataset: its declaration, which chunks arrived (to resume an upload), and once finalized its facts (owner only).")
+            .Produces<DatasetResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         datasets.MapPut("/{datasetId}/chunks/{index:int}", PutChunkAsync).WithName("UploadDatasetChunk")
-            .WithSummary("Stores chunk `index` (raw body, application/octet-stream, exactly its size); idempotent, so an interrupted upload resumes.");
+            .WithSummary("Stores chunk `index` (raw body, application/octet-stream, exactly its size); idempotent, so an interrupted upload resumes.")
+            .AcceptsBinary("Chunk `index` of the dataset: bytes [index·chunkBytes, min((index+1)·chunkBytes, totalBytes)) of the file.")
+            .Produces<ChunkStoredResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         datasets.MapPost("/{datasetId}/finalize", FinalizeAsync).WithName("FinalizeDataset")
-            .WithSummary("Checks every chunk is present, reads them once and records the facts (rows, target range); then jobs may name it.");
+            .WithSummary("Checks every chunk is present, reads them once and records the facts (rows, target range); then jobs may name it.")
+            .Produces<DatasetResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         datasets.MapDelete("/{datasetId}", DeleteAsync).WithName("DeleteDataset")
-            .WithSummary("Deletes the dataset and lets go of its chunks; jobs already running on it keep theirs until they end.");
+            .WithSummary("Deletes the dataset and lets go of its chunks; jobs already running on it keep theirs until they end.")
+            .Produces(StatusCodes.Status204NoContent).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return datasets;
     }
 

@@ -20,7 +20,8 @@ public static class DeviceSelfApi
     {
         var me = app.MapGroup("/v1/devices/me").WithTags("Devices").RequireCaller();
         me.MapGet("/", GetAsync).WithName("GetOwnDevice")
-            .WithSummary("The calling device's profile, standing and earnings, and its owner's balances (device token only).");
+            .WithSummary("The calling device's profile, standing and earnings, and its owner's balances (device token only).")
+            .Produces<DeviceSelfResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         return me;
     }
 

@@ -1,3 +1,4 @@
+using Huginn.Api.Hosting;
 using Huginn.Api.Access;
 using Huginn.Grains.Interfaces.Pool;
 using Huginn.Workloads;
@@ -10,7 +11,8 @@ public static class EstimatesApi
     {
         var estimates = app.MapGroup("/v1/estimates").WithTags("Jobs").RequireAccount();
         estimates.MapPost("/", EstimateAsync).WithName("EstimateJob")
-            .WithSummary("Prices a job spec against the pool as it is now: HU, €, shards, audit overhead, fee, expected wall time.");
+            .WithSummary("Prices a job spec against the pool as it is now: HU, €, shards, audit overhead, fee, expected wall time.")
+            .Produces<EstimateResponse>().WithRequestExample(JobsApi.SpecExample);
         return estimates;
     }
 
