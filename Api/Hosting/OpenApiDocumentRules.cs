@@ -36,6 +36,7 @@ public static class OpenApiDocumentRules
         ("Devices", "A contributor's devices: registration, standing, earnings and device tokens."),
         ("Blobs", "Content-addressed bytes (SHA-256): datasets, weights and large results."),
         ("Jobs", "Price, submit, follow, download and cancel work."),
+        ("Datasets", "Datasets of any size as manifests of content-addressed chunks: declare, upload chunks (resumable), finalize, list, delete."),
         ("Pool", "The pool as a whole: devices online, queue, price."),
         ("Operations", "Health probes and Prometheus metrics for the operator's tooling."),
     ];

@@ -20,6 +20,14 @@ namespace Huginn.Client.Generated.Models
 #else
         public string BlobId { get; set; }
 #endif
+        /// <summary>The datasetId property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? DatasetId { get; set; }
+#nullable restore
+#else
+        public string DatasetId { get; set; }
+#endif
         /// <summary>The format property</summary>
         public global::Huginn.Client.Generated.Models.DatasetSpec_format? Format { get; set; }
         /// <summary>The samples property</summary>
@@ -51,6 +59,7 @@ namespace Huginn.Client.Generated.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "blobId", n => { BlobId = n.GetStringValue(); } },
+                { "datasetId", n => { DatasetId = n.GetStringValue(); } },
                 { "format", n => { Format = n.GetEnumValue<global::Huginn.Client.Generated.Models.DatasetSpec_format>(); } },
                 { "samples", n => { Samples = n.GetLongValue(); } },
                 { "synthetic", n => { Synthetic = n.GetObjectValue<global::Huginn.Client.Generated.Models.SyntheticDatasetSpec>(global::Huginn.Client.Generated.Models.SyntheticDatasetSpec.CreateFromDiscriminatorValue); } },
@@ -64,6 +73,7 @@ namespace Huginn.Client.Generated.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("blobId", BlobId);
+            writer.WriteStringValue("datasetId", DatasetId);
             writer.WriteEnumValue<global::Huginn.Client.Generated.Models.DatasetSpec_format>("format", Format);
             writer.WriteLongValue("samples", Samples);
             writer.WriteObjectValue<global::Huginn.Client.Generated.Models.SyntheticDatasetSpec>("synthetic", Synthetic);

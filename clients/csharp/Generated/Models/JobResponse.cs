@@ -66,6 +66,14 @@ namespace Huginn.Client.Generated.Models
 #endif
         /// <summary>The refundedHu property</summary>
         public double? RefundedHu { get; set; }
+        /// <summary>The result property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Huginn.Client.Generated.Models.JobResultSummary? Result { get; set; }
+#nullable restore
+#else
+        public global::Huginn.Client.Generated.Models.JobResultSummary Result { get; set; }
+#endif
         /// <summary>The spentHu property</summary>
         public double? SpentHu { get; set; }
         /// <summary>The state property</summary>
@@ -100,6 +108,7 @@ namespace Huginn.Client.Generated.Models
                 { "metrics", n => { Metrics = n.GetObjectValue<global::Huginn.Client.Generated.Models.JobMetrics>(global::Huginn.Client.Generated.Models.JobMetrics.CreateFromDiscriminatorValue); } },
                 { "progress", n => { Progress = n.GetObjectValue<global::Huginn.Client.Generated.Models.JobProgressResponse>(global::Huginn.Client.Generated.Models.JobProgressResponse.CreateFromDiscriminatorValue); } },
                 { "refundedHu", n => { RefundedHu = n.GetDoubleValue(); } },
+                { "result", n => { Result = n.GetObjectValue<global::Huginn.Client.Generated.Models.JobResultSummary>(global::Huginn.Client.Generated.Models.JobResultSummary.CreateFromDiscriminatorValue); } },
                 { "spentHu", n => { SpentHu = n.GetDoubleValue(); } },
                 { "state", n => { State = n.GetEnumValue<global::Huginn.Client.Generated.Models.JobResponse_state>(); } },
             };
@@ -123,6 +132,7 @@ namespace Huginn.Client.Generated.Models
             writer.WriteObjectValue<global::Huginn.Client.Generated.Models.JobMetrics>("metrics", Metrics);
             writer.WriteObjectValue<global::Huginn.Client.Generated.Models.JobProgressResponse>("progress", Progress);
             writer.WriteDoubleValue("refundedHu", RefundedHu);
+            writer.WriteObjectValue<global::Huginn.Client.Generated.Models.JobResultSummary>("result", Result);
             writer.WriteDoubleValue("spentHu", SpentHu);
             writer.WriteEnumValue<global::Huginn.Client.Generated.Models.JobResponse_state>("state", State);
         }

@@ -2,6 +2,7 @@
 #pragma warning disable CS0618
 using Huginn.Client.Generated.V1.Accounts;
 using Huginn.Client.Generated.V1.Blobs;
+using Huginn.Client.Generated.V1.Datasets;
 using Huginn.Client.Generated.V1.Devices;
 using Huginn.Client.Generated.V1.Estimates;
 using Huginn.Client.Generated.V1.Jobs;
@@ -29,6 +30,11 @@ namespace Huginn.Client.Generated.V1
         public global::Huginn.Client.Generated.V1.Blobs.BlobsRequestBuilder Blobs
         {
             get => new global::Huginn.Client.Generated.V1.Blobs.BlobsRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The datasets property</summary>
+        public global::Huginn.Client.Generated.V1.Datasets.DatasetsRequestBuilder Datasets
+        {
+            get => new global::Huginn.Client.Generated.V1.Datasets.DatasetsRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The devices property</summary>
         public global::Huginn.Client.Generated.V1.Devices.DevicesRequestBuilder Devices

@@ -2,6 +2,7 @@
 #pragma warning disable CS0618
 using Huginn.Client.Generated.Models;
 using Huginn.Client.Generated.V1.Devices.Item;
+using Huginn.Client.Generated.V1.Devices.Me;
 using Microsoft.Kiota.Abstractions.Extensions;
 using Microsoft.Kiota.Abstractions.Serialization;
 using Microsoft.Kiota.Abstractions;
@@ -18,6 +19,11 @@ namespace Huginn.Client.Generated.V1.Devices
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class DevicesRequestBuilder : BaseRequestBuilder
     {
+        /// <summary>The me property</summary>
+        public global::Huginn.Client.Generated.V1.Devices.Me.MeRequestBuilder Me
+        {
+            get => new global::Huginn.Client.Generated.V1.Devices.Me.MeRequestBuilder(PathParameters, RequestAdapter);
+        }
         /// <summary>Gets an item from the Huginn.Client.Generated.v1.devices.item collection</summary>
         /// <param name="position">Unique identifier of the item</param>
         /// <returns>A <see cref="global::Huginn.Client.Generated.V1.Devices.Item.WithDeviceItemRequestBuilder"/></returns>

@@ -47,6 +47,37 @@ namespace Huginn.Client.Generated.V1.Jobs
         {
         }
         /// <summary>
+        /// The caller&apos;s jobs, newest first: ?state= (repeatable or comma-separated), ?limit= (1-200, default 50), ?cursor= from the previous page.
+        /// </summary>
+        /// <returns>A <see cref="global::Huginn.Client.Generated.Models.JobListResponse"/></returns>
+        /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+        /// <exception cref="global::Huginn.Client.Generated.Models.HttpValidationProblemDetails">When receiving a 400 status code</exception>
+        /// <exception cref="global::Huginn.Client.Generated.Models.ProblemDetails">When receiving a 401 status code</exception>
+        /// <exception cref="global::Huginn.Client.Generated.Models.ProblemDetails">When receiving a 403 status code</exception>
+        /// <exception cref="global::Huginn.Client.Generated.Models.ProblemDetails">When receiving a 429 status code</exception>
+        /// <exception cref="global::Huginn.Client.Generated.Models.ProblemDetails">When receiving a 503 status code</exception>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public async Task<global::Huginn.Client.Generated.Models.JobListResponse?> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#nullable restore
+#else
+        public async Task<global::Huginn.Client.Generated.Models.JobListResponse> GetAsync(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default, CancellationToken cancellationToken = default)
+        {
+#endif
+            var requestInfo = ToGetRequestInformation(requestConfiguration);
+            var errorMapping = new Dictionary<string, ParsableFactory<IParsable>>
+            {
+                { "400", global::Huginn.Client.Generated.Models.HttpValidationProblemDetails.CreateFromDiscriminatorValue },
+                { "401", global::Huginn.Client.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "403", global::Huginn.Client.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "429", global::Huginn.Client.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+                { "503", global::Huginn.Client.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
+            };
+            return await RequestAdapter.SendAsync<global::Huginn.Client.Generated.Models.JobListResponse>(requestInfo, global::Huginn.Client.Generated.Models.JobListResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
         /// Escrows maxHu (or the estimate) and queues the job; an Idempotency-Key makes retries safe.
         /// </summary>
         /// <returns>A <see cref="global::Huginn.Client.Generated.Models.SubmitJobResponse"/></returns>
@@ -86,6 +117,25 @@ namespace Huginn.Client.Generated.V1.Jobs
                 { "503", global::Huginn.Client.Generated.Models.ProblemDetails.CreateFromDiscriminatorValue },
             };
             return await RequestAdapter.SendAsync<global::Huginn.Client.Generated.Models.SubmitJobResponse>(requestInfo, global::Huginn.Client.Generated.Models.SubmitJobResponse.CreateFromDiscriminatorValue, errorMapping, cancellationToken).ConfigureAwait(false);
+        }
+        /// <summary>
+        /// The caller&apos;s jobs, newest first: ?state= (repeatable or comma-separated), ?limit= (1-200, default 50), ?cursor= from the previous page.
+        /// </summary>
+        /// <returns>A <see cref="RequestInformation"/></returns>
+        /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public RequestInformation ToGetRequestInformation(Action<RequestConfiguration<DefaultQueryParameters>>? requestConfiguration = default)
+        {
+#nullable restore
+#else
+        public RequestInformation ToGetRequestInformation(Action<RequestConfiguration<DefaultQueryParameters>> requestConfiguration = default)
+        {
+#endif
+            var requestInfo = new RequestInformation(Method.GET, UrlTemplate, PathParameters);
+            requestInfo.Configure(requestConfiguration);
+            requestInfo.Headers.TryAdd("Accept", "application/json");
+            return requestInfo;
         }
         /// <summary>
         /// Escrows maxHu (or the estimate) and queues the job; an Idempotency-Key makes retries safe.

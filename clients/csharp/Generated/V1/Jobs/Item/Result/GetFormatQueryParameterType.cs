@@ -12,6 +12,10 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
         #pragma warning disable CS1591
         F32,
         #pragma warning restore CS1591
+        [EnumMember(Value = "safetensors")]
+        #pragma warning disable CS1591
+        Safetensors,
+        #pragma warning restore CS1591
         [EnumMember(Value = "torchsharp")]
         #pragma warning disable CS1591
         Torchsharp,

@@ -22,7 +22,7 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
         /// </summary>
         /// <param name="pathParameters">Path parameters for the request</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public ResultRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/v1/jobs/{jobId}/result{?format*}", pathParameters)
+        public ResultRequestBuilder(Dictionary<string, object> pathParameters, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/v1/jobs/{jobId}/result{?format*,round*}", pathParameters)
         {
         }
         /// <summary>
@@ -30,11 +30,11 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
         /// </summary>
         /// <param name="rawUrl">The raw URL to use for the request builder.</param>
         /// <param name="requestAdapter">The request adapter to use to execute the requests.</param>
-        public ResultRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/v1/jobs/{jobId}/result{?format*}", rawUrl)
+        public ResultRequestBuilder(string rawUrl, IRequestAdapter requestAdapter) : base(requestAdapter, "{+baseurl}/v1/jobs/{jobId}/result{?format*,round*}", rawUrl)
         {
         }
         /// <summary>
-        /// The result once completed: ?format=f32 (default) or, for training, ?format=torchsharp (owner only).
+        /// The result once completed (or a stopped training job&apos;s last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round&apos;s checkpoint (owner only).
         /// </summary>
         /// <returns>A <see cref="Stream"/></returns>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
@@ -71,7 +71,7 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
             return await RequestAdapter.SendPrimitiveAsync<Stream>(requestInfo, errorMapping, cancellationToken).ConfigureAwait(false);
         }
         /// <summary>
-        /// The result once completed: ?format=f32 (default) or, for training, ?format=torchsharp (owner only).
+        /// The result once completed (or a stopped training job&apos;s last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round&apos;s checkpoint (owner only).
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
@@ -99,7 +99,7 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
             return new global::Huginn.Client.Generated.V1.Jobs.Item.Result.ResultRequestBuilder(rawUrl, RequestAdapter);
         }
         /// <summary>
-        /// The result once completed: ?format=f32 (default) or, for training, ?format=torchsharp (owner only).
+        /// The result once completed (or a stopped training job&apos;s last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round&apos;s checkpoint (owner only).
         /// </summary>
         [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
         public partial class ResultRequestBuilderGetQueryParameters 
@@ -107,6 +107,10 @@ namespace Huginn.Client.Generated.V1.Jobs.Item.Result
             #pragma warning disable CS1591
             [QueryParameter("format")]
             public global::Huginn.Client.Generated.V1.Jobs.Item.Result.GetFormatQueryParameterType? Format { get; set; }
+            #pragma warning restore CS1591
+            #pragma warning disable CS1591
+            [QueryParameter("round")]
+            public int? Round { get; set; }
             #pragma warning restore CS1591
         }
     }
