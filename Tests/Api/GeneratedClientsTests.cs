@@ -12,7 +12,7 @@ namespace Huginn.Tests.Api;
 
 /// <summary>
 /// Clients generated from docs/openapi.json run the whole flow against a real local pool with two workers (issue 13,
-/// item 7): create account → credit → upload dataset → estimate → submit → follow → result. C#: Kiota
+/// item 7): create account → credit → upload a dataset in chunks → estimate → submit → follow → result. C#: Kiota
 /// (clients/csharp, generated code committed, drift-checked here); TypeScript: openapi-typescript + openapi-fetch
 /// (clients/typescript, built by `npm ci && npm run build` there, which scripts/test.sh does before the .NET suite).
 /// </summary>
@@ -23,6 +23,12 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
 
     /// <summary>Weights of MLP 8-16-1: what the result holds, as f32.</summary>
     private const int WeightCount = InputSize * Hidden + Hidden + Hidden + 1;
+
+    /// <summary>The tensors of MLP 8-16-1 in safetensors, as PyTorch's <c>nn.Sequential(Linear, ReLU, Linear)</c> names them.</summary>
+    private const string SafetensorsShapes = "0.bias [16]; 0.weight [16, 8]; 2.bias [1]; 2.weight [1, 16]";
+
+    /// <summary>Small chunks on purpose: the 9,216-byte dataset travels as 3 (rows of 36 bytes span chunk edges).</summary>
+    private const int ChunkBytes = 4096, ExpectedChunks = 3;
 
     // Distinct from the default (0.05): the job's stored spec shows the client really sent it.
     private const float LearningRate = 0.125f;
@@ -91,10 +97,25 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
         Assert.Equal(50, credited!.BalanceHu);
         Assert.Equal(Generated.AccountResponse_role.Client, credited.Role);
 
+        // The dataset in chunks (docs/DATASETS.md): declare, PUT each chunk, finalize, then name it by id.
         var dataset = Dataset();
-        var blob = await client.V1.Blobs.PostAsync(new MemoryStream(dataset));
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(dataset)), blob!.BlobId);
-        Assert.Equal(dataset.Length, blob.Bytes);
+        var created = await client.V1.Datasets.PostAsync(new Generated.CreateDatasetRequest
+        {
+            Name = "kiota-flow", Format = "f32", FeaturesPerSample = InputSize, TargetsPerSample = 1, TotalBytes = dataset.Length,
+            ChunkBytes = ChunkBytes, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(dataset)),
+        });
+        var datasetId = created!.DatasetId!;
+        Assert.Equal(ExpectedChunks, created.ChunkCount);
+        for (var index = 0; index < created.ChunkCount; index++)
+        {
+            var chunk = dataset.AsMemory()[(index * ChunkBytes)..Math.Min((index + 1) * ChunkBytes, dataset.Length)];
+            var chunkStored = await client.V1.Datasets[datasetId].Chunks[index].PutAsync(new MemoryStream(chunk.ToArray()));
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(chunk.Span)), chunkStored!.BlobId);
+            Assert.Equal(ExpectedChunks - 1 - index, chunkStored.ChunksMissing);
+        }
+        var finalized = await client.V1.Datasets[datasetId].Finalize.PostAsync();
+        Assert.Equal("ready", finalized!.State);
+        Assert.Equal((long)Samples, finalized.Facts!.Rows);
 
         var spec = new Generated.JobSpec
         {
@@ -104,7 +125,7 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
                 Type = Generated.ModelSpec_type.Mlp, InputSize = InputSize, HiddenSizes = [Hidden], OutputSize = 1,
                 Activation = Generated.ModelSpec_activation.Relu, Loss = Generated.ModelSpec_loss.Mse,
             },
-            Dataset = new Generated.DatasetSpec { BlobId = blob.BlobId, Samples = Samples, Format = Generated.DatasetSpec_format.F32 },
+            Dataset = new Generated.DatasetSpec { DatasetId = datasetId },
             Rounds = 2, ShardsPerRound = 2, LocalSteps = 4, BatchSize = 32, LearningRate = LearningRate, Seed = 7,
         };
         var estimate = await client.V1.Estimates.PostAsync(spec);
@@ -120,16 +141,36 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
         Assert.Equal(Generated.JobResponse_state.Completed, job!.State);
         Assert.Equal(2, job.Progress!.Rounds);
 
-        await using var result = await client.V1.Jobs[jobId].Result.GetAsync(c => c.QueryParameters.Format = Huginn.Client.Generated.V1.Jobs.Item.Result.GetFormatQueryParameterType.F32);
-        using var bytes = new MemoryStream();
-        await result!.CopyToAsync(bytes);
-        Assert.Equal(WeightCount * sizeof(float), bytes.Length);
+        var weights = await ResultAsync(client, jobId, Huginn.Client.Generated.V1.Jobs.Item.Result.GetFormatQueryParameterType.F32);
+        Assert.Equal(WeightCount * sizeof(float), weights.Length);
+
+        // The same weights as safetensors: named and shaped as PyTorch's nn.Sequential(Linear, ReLU, Linear) holds them.
+        var file = await ResultAsync(client, jobId, Huginn.Client.Generated.V1.Jobs.Item.Result.GetFormatQueryParameterType.Safetensors);
+        var headerBytes = checked((int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(file));
+        Assert.Equal(file.Length, 8 + headerBytes + weights.Length);
+        Assert.Equal(SafetensorsShapes, SafetensorsTensorShapes(file.AsSpan(8, headerBytes)));
+        Assert.Equal(weights, file[(8 + headerBytes)..]);
 
         // The pool's own record: the learning rate the client sent, the dataset it uploaded.
         var stored = await fixture.Pool.Grains.GetGrain<IJobGrain>(jobId).GetAsync();
         Assert.Equal(LearningRate, stored!.Spec.LearningRate);
-        Assert.Equal(blob.BlobId, stored.Spec.Dataset.BlobId);
+        Assert.Equal(datasetId, stored.Spec.Dataset.DatasetId);
     }
+
+    private static async Task<byte[]> ResultAsync(HuginnApiClient client, string jobId, Huginn.Client.Generated.V1.Jobs.Item.Result.GetFormatQueryParameterType format)
+    {
+        await using var result = await client.V1.Jobs[jobId].Result.GetAsync(c => c.QueryParameters.Format = format);
+        using var bytes = new MemoryStream();
+        await result!.CopyToAsync(bytes);
+        return bytes.ToArray();
+    }
+
+    /// <summary>Tensor name → shape, from a safetensors JSON header (its <c>__metadata__</c> left out), sorted by name.</summary>
+    private static string SafetensorsTensorShapes(ReadOnlySpan<byte> header) =>
+        string.Join("; ", JsonDocument.Parse(header.ToArray()).RootElement.EnumerateObject()
+            .Where(p => p.Name != "__metadata__")
+            .Select(p => $"{p.Name} [{string.Join(", ", p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()))}]")
+            .Order(StringComparer.Ordinal));
 
     [Fact]
     public async Task TypeScript_client_runs_the_flow_under_node()
@@ -168,9 +209,14 @@ public sealed class GeneratedClientsTests(ApiPoolFixture fixture)
         Assert.Equal("completed", report.GetProperty("state").GetString());
         Assert.Equal(50, report.GetProperty("balanceHu").GetDecimal());
         Assert.Equal(WeightCount, report.GetProperty("weights").GetInt32());
+        Assert.Equal(ExpectedChunks, report.GetProperty("datasetChunks").GetInt32());
+        Assert.Equal(8 + report.GetProperty("safetensorsHeaderBytes").GetInt32() + WeightCount * sizeof(float), report.GetProperty("safetensorsBytes").GetInt32());
+        Assert.Equal(SafetensorsShapes, string.Join("; ", report.GetProperty("tensors").EnumerateObject()
+            .Select(p => $"{p.Name} [{string.Join(", ", p.Value.EnumerateArray().Select(d => d.GetInt32()))}]").Order(StringComparer.Ordinal)));
+        Assert.True(report.GetProperty("safetensorsHoldsTheF32Result").GetBoolean(), "the safetensors tensors are not the f32 result's bytes");
         var stored = await fixture.Pool.Grains.GetGrain<IJobGrain>(report.GetProperty("jobId").GetString()!).GetAsync();
         Assert.Equal(LearningRate, stored!.Spec.LearningRate);
-        Assert.NotNull(stored.Spec.Dataset.BlobId);
+        Assert.Equal(report.GetProperty("datasetId").GetString(), stored.Spec.Dataset.DatasetId);
     }
 
     /// <summary>The committed Kiota client is what Kiota generates from the committed document (scripts/openapi-export.sh).</summary>

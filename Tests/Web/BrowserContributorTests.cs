@@ -120,6 +120,83 @@ public sealed class BrowserContributorTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A browser page trains on a chunked dataset (docs/DATASETS.md) beside a TorchSharp worker: chunks of 1,000 bytes
+    /// so every shard's rows span chunk edges; the page fetches only its chunks and cuts the same slices as the
+    /// TorchSharp worker, so its shards are accepted (a wrong slice would be caught by the audits against it).
+    /// </summary>
+    [Fact]
+    public async Task Browser_page_trains_on_a_chunked_dataset_beside_a_TorchSharp_worker()
+    {
+        Assert.True(File.Exists(Path.Combine(Bundle, "index.html")), $"no bundle in {Bundle}: run 'npm ci && npm run build' in web/ (scripts/test.sh does)");
+        Assert.True(HeadlessChromium.ExecutablePath is not null, "no Chromium: run scripts/setup.sh (apt-get install chromium)");
+        await using var pool = await LocalPool.StartAsync(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Huginn:Api:WebRoot"] = Bundle,
+        }).Build());
+        using var anonymous = new PoolClient(pool.ApiUrl);
+        await using var chromium = await HeadlessChromium.StartAsync();
+        using var stopTorch = new CancellationTokenSource();
+        Task? torchRun = null;
+        try
+        {
+            var torchOwner = anonymous.As((await anonymous.CreateAccountAsync("desktop", "contributor")).ApiKey);
+            var hardware = HardwareProbe.Detect(threads: 1);
+            var torchDevice = await torchOwner.RegisterDeviceAsync("desktop", TorchShardExecutor.Capabilities(hardware));
+            var agent = new WorkerAgent(new WorkerOptions { Api = pool.ApiUrl, DeviceToken = torchDevice.DeviceToken, ShutdownGrace = TimeSpan.Zero },
+                TorchShardExecutor.Capabilities(hardware), new TorchShardExecutor(hardware), line => output.WriteLine($"[torch] {line}"));
+            torchRun = Task.Run(() => agent.RunAsync(stopTorch.Token));
+            var (page, pageOwner, pageId) = await SignedInPageAsync(chromium, pool, anonymous, "chunked", "");
+
+            var account = await anonymous.CreateAccountAsync("chunked-client", "client");
+            using var client = anonymous.As(account.ApiKey);
+            await client.BuyAsync(1);
+            const int shards = 4, rows = shards * 128, features = 8;
+            var random = new Random(5);
+            var values = new float[rows * (features + 1)];
+            for (var i = 0; i < rows; i++)
+            {
+                var target = 0f;
+                for (var j = 0; j < features; j++)
+                {
+                    var x = (float)(random.NextDouble() * 2 - 1);
+                    values[i * (features + 1) + j] = x;
+                    target += x * (j % 2 == 0 ? 0.5f : -0.25f);
+                }
+                values[i * (features + 1) + features] = target;
+            }
+            using var uploads = new DatasetUploads(pool.ApiUrl, account.ApiKey);
+            var dataset = await uploads.UploadF32Async(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray(), features, 1, chunkBytes: 1000);
+            Assert.True(dataset.ChunkCount > shards, $"{dataset.ChunkCount} chunks");
+
+            var spec = EdgeSpecs.Training(rounds: 3, shards: shards) with { Dataset = new Huginn.Workloads.DatasetSpec { DatasetId = dataset.DatasetId } };
+            var submitted = await client.SubmitAsync(spec, maxHu: 0.01m);
+            var job = await Eventually.UntilAsync(() => client.JobAsync(submitted.JobId), j => j.State is "completed" or "failed" or "cancelled",
+                $"job {submitted.JobId} finishing", TimeSpan.FromSeconds(90));
+            output.WriteLine($"chunked training job {job.State}: losses {string.Join(", ", job.Metrics.Loss)}");
+            Assert.Equal("completed", job.State);
+            Assert.Empty(job.DevicesCaught);
+
+            // The page ran shards of it (fetched its chunks, cut its slices) and none was refused.
+            var browser = await pageOwner.DeviceAsync(pageId);
+            output.WriteLine($"browser device: verified {browser.Verified}, unaudited {browser.Unaudited}");
+            Assert.True(browser.Verified + browser.Unaudited > 0, $"the page ran no shard of the chunked job: {browser}");
+            Assert.False(browser.Banned);
+            await page.ScreenshotAsync(Path.Combine(Screenshots, "6-chunked-dataset.png"));
+            await page.CloseAsync();
+        }
+        catch
+        {
+            foreach (var line in chromium.Console) output.WriteLine($"[chromium] {line}");
+            throw;
+        }
+        finally
+        {
+            stopTorch.Cancel();
+            if (torchRun is not null) await torchRun;
+        }
+    }
+
     /// <summary>Opens /contribute in a fresh browser context and signs in with a new contributor's key, as a person would.</summary>
     private async Task<(BrowserPage Page, PoolClient Owner, string DeviceId)> SignedInPageAsync(
         HeadlessChromium chromium, LocalPool pool, PoolClient anonymous, string name, string query)

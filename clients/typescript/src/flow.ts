@@ -2,6 +2,7 @@
 // follow → result. CI runs it against a local pool (Tests/Api/GeneratedClientsTests.cs); by hand:
 //   HUGINN_API=http://127.0.0.1:5080 node dist/flow.js
 // No casts: every value is typed by the OpenAPI document (src/schema.d.ts, generated from docs/openapi.json).
+import { createHash } from "node:crypto";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
@@ -28,15 +29,52 @@ function dataset(): Uint8Array<ArrayBuffer> {
   return new Uint8Array(rows.buffer);
 }
 
-/** The dataset as the API takes it today (one blob); a chunked dataset upload replaces this function alone. */
-async function uploadDataset(client: ReturnType<typeof createClient<paths>>, bytes: Uint8Array<ArrayBuffer>): Promise<JobSpec["dataset"]> {
-  const { data, error } = await client.POST("/v1/blobs", {
-    body: new Blob([bytes]),
-    bodySerializer: (body) => body,
-    headers: { "Content-Type": "application/octet-stream" },
+/** Chunk size of the upload: small on purpose, so this 9,216-byte dataset travels as 3 chunks (rows span chunk edges). */
+const chunkBytes = 4096;
+
+/**
+ * A chunked dataset upload (docs/DATASETS.md): declare it, PUT each chunk (any order; a retry of the same bytes is
+ * answered the same), finalize (the pool checks every chunk and the whole file's SHA-256), then name it by id.
+ */
+async function uploadDataset(client: ReturnType<typeof createClient<paths>>, bytes: Uint8Array<ArrayBuffer>): Promise<{ datasetId: string; chunks: number }> {
+  const created = await client.POST("/v1/datasets", {
+    body: {
+      name: "typescript-flow", format: "f32", featuresPerSample: inputSize, targetsPerSample: 1,
+      totalBytes: bytes.byteLength, chunkBytes, sha256: createHash("sha256").update(bytes).digest("hex"),
+    },
   });
-  if (!data) throw new Error(`upload: ${JSON.stringify(error)}`);
-  return { blobId: data.blobId, samples, format: "f32" };
+  if (!created.data) fail("create dataset", created.error);
+  const { datasetId, chunkCount } = created.data;
+  for (let index = 0; index < chunkCount; index++) {
+    const chunk = bytes.subarray(index * chunkBytes, Math.min((index + 1) * chunkBytes, bytes.byteLength));
+    const stored = await client.PUT("/v1/datasets/{datasetId}/chunks/{index}", {
+      params: { path: { datasetId, index } },
+      body: new Blob([chunk]),
+      bodySerializer: (body) => body,
+      headers: { "Content-Type": "application/octet-stream" },
+    });
+    if (!stored.data) fail(`upload chunk ${index}`, stored.error);
+  }
+  const finalized = await client.POST("/v1/datasets/{datasetId}/finalize", { params: { path: { datasetId } } });
+  if (!finalized.data) fail("finalize", finalized.error);
+  if (finalized.data.state !== "ready" || finalized.data.facts?.rows !== samples) fail("finalize", finalized.data);
+  return { datasetId, chunks: chunkCount };
+}
+
+/** A safetensors file's tensor names and shapes (8-byte little-endian header length, then the JSON header). */
+function safetensorsTensors(file: ArrayBuffer): { headerBytes: number; tensors: Record<string, number[]> } {
+  const headerBytes = Number(new DataView(file).getBigUint64(0, true));
+  if (8 + headerBytes > file.byteLength) fail("safetensors", `a header of ${headerBytes} bytes in a file of ${file.byteLength}`);
+  const header: unknown = JSON.parse(new TextDecoder().decode(new Uint8Array(file, 8, headerBytes)));
+  if (typeof header !== "object" || header === null) fail("safetensors", "the header is not a JSON object");
+  const tensors: Record<string, number[]> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const shape: unknown = typeof entry === "object" && entry !== null && "shape" in entry ? entry.shape : undefined;
+    if (!Array.isArray(shape) || !shape.every((d) => typeof d === "number")) fail("safetensors", `tensor ${name} has no shape`);
+    tensors[name] = shape.map((d) => Number(d));
+  }
+  return { headerBytes, tensors };
 }
 
 function fail(step: string, error: unknown): never {
@@ -54,10 +92,11 @@ async function main(): Promise<void> {
   if (!credited.data) fail("credit", credited.error);
   const balanceHu: number = credited.data.balanceHu;
 
+  const uploaded = await uploadDataset(client, dataset());
   const spec: JobSpec = {
     kind: "train",
     model: { type: "mlp", inputSize, hiddenSizes: [16], outputSize: 1, activation: "relu", loss: "mse" },
-    dataset: await uploadDataset(client, dataset()),
+    dataset: { datasetId: uploaded.datasetId },
     rounds: 2,
     shardsPerRound: 2,
     localSteps: 4,
@@ -92,17 +131,35 @@ async function main(): Promise<void> {
   if (!result.data) fail("result", result.error);
   const weights = new Float32Array(result.data);
 
+  // The same weights as safetensors: named and shaped as PyTorch's nn.Sequential(Linear, ReLU, Linear) holds them,
+  // the f32 result byte for byte after the header.
+  const file = await client.GET("/v1/jobs/{jobId}/result", {
+    params: { path: { jobId }, query: { format: "safetensors" } },
+    parseAs: "arrayBuffer",
+  });
+  if (!file.data) fail("safetensors result", file.error);
+  const safetensors = safetensorsTensors(file.data);
+  const tensorBytes = new Uint8Array(file.data, 8 + safetensors.headerBytes);
+  const f32Bytes = new Uint8Array(result.data);
+  const sameWeights = tensorBytes.byteLength === f32Bytes.byteLength && tensorBytes.every((b, i) => b === f32Bytes[i]);
+
   // One line the CI test reads.
   console.log(JSON.stringify({
     accountId,
     balanceHu,
     estimateHu: estimate.data.hu,
+    datasetId: uploaded.datasetId,
+    datasetChunks: uploaded.chunks,
     jobId,
     state: job.state,
     rounds: job.progress.rounds,
     losses: job.metrics.loss,
     resultBytes: result.data.byteLength,
     weights: weights.length,
+    safetensorsBytes: file.data.byteLength,
+    safetensorsHeaderBytes: safetensors.headerBytes,
+    tensors: safetensors.tensors,
+    safetensorsHoldsTheF32Result: sameWeights,
   }));
 }
 

@@ -9,13 +9,17 @@ import {
   decodeFrame, encodeFrame, MaxHeaderBytes, ProtocolVersion, releaseReason, resultPayload, SubProtocol, weightsFromBytes,
   DefaultMaxFrameBytes, type AssignMessage, type Capabilities, type ProtocolMessage,
 } from "../protocol/frame.js";
+import { datasetBytes } from "./chunks.js";
 import type { PageCommand, TestFault, WorkerEvent, WorkerState } from "./messages.js";
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (event: WorkerEvent) => scope.postMessage(event);
 const log = (line: string) => post({ event: "log", line });
 
-/** Blobs kept in memory (a dataset once per device, a round's weights once per round), least recently used out first. */
+/**
+ * Blobs kept in memory (a dataset or a chunked dataset's chunks once per device, a round's weights once per round),
+ * least recently used out first.
+ */
 const BlobCacheBytes = 256 * 1024 * 1024;
 const MaxReconnectDelayMs = 30_000;
 
@@ -224,9 +228,8 @@ async function pump() {
     if (testFault === "stall") await new Promise<void>((resolve) => { const check = setInterval(() => { if (leaving || revoked.has(assign.leaseId)) { clearInterval(check); resolve(); } }, 200); });
     if (revoked.has(assign.leaseId) || leaving) return;
     const weights = assign.weightsBlobId ? weightsFromBytes(await blob(assign.weightsBlobId)) : null;
-    const datasetId = assign.spec.dataset.blobId;
-    const dataset = datasetId ? await blob(datasetId) : null;
-    let output = await runShard({ spec: assign.spec, shard: assign.shard, weights, dataset });
+    const dataset = await datasetBytes(assign, blob);
+    let output = await runShard({ spec: assign.spec, shard: assign.shard, weights, dataset: dataset.bytes, datasetStartByte: dataset.startByte });
     if (testFault === "wrong") output = corrupt(output);
     if (revoked.has(assign.leaseId)) return;
     let payload = resultPayload(output.values, output.bytes);

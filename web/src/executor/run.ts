@@ -7,6 +7,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import type { JobSpec, ShardInput, ShardOutput, ShardPlan } from "./types.js";
 import { activationFloatsPerSample, featuresPerSample, normalizeModel, parameterCount, targetsPerSample, type Model } from "./models.js";
 import { generateSynthetic, MiniBatchSampler, readF32, type DataSlice, type SyntheticSpec } from "./data.js";
+import { datasetLayout, isDatasetFormat, readDataset } from "./datasets.js";
 import { initializeWeights } from "./init.js";
 import { applyPrep } from "./prep.js";
 import { forward, loss, viewParameters } from "./network.js";
@@ -15,14 +16,20 @@ import { forward, loss, viewParameters } from "./network.js";
 const InferChunkFloats = 1 << 24;
 const MaxInferChunk = 1024;
 
-/** ShardData.Load: the shard's slice, generated from the synthetic spec or cut from the dataset's f32 bytes. */
-export function loadSlice(spec: JobSpec, shard: ShardPlan, dataset: Uint8Array | null): DataSlice {
+/**
+ * ShardData.Load: the shard's slice, generated from the synthetic spec, cut from a blob's f32 rows, or read from a
+ * chunked dataset's bytes (its covering chunks joined) that begin at dataset byte startByte.
+ */
+export function loadSlice(spec: JobSpec, shard: ShardPlan, dataset: Uint8Array | null, startByte = 0): DataSlice {
   if (!spec.model) throw new Error("The job has no model to shape its rows.");
   const m = normalizeModel(spec.model);
   const synthetic = spec.dataset.synthetic as SyntheticSpec | null | undefined;
   if (synthetic) return generateSynthetic(synthetic, m, shard.sampleOffset, shard.sampleCount);
-  if (dataset === null) throw new Error("The job's dataset is a blob, but no dataset bytes were given.");
-  return readF32(dataset, m, shard.sampleOffset, shard.sampleCount);
+  if (dataset === null) throw new Error("The job's dataset is stored, but no dataset bytes were given.");
+  const format = spec.dataset.format ?? "f32";
+  if (!spec.dataset.datasetId && format === "f32") return readF32(dataset, m, shard.sampleOffset, shard.sampleCount);
+  if (!isDatasetFormat(format)) throw new Error(`The browser executor does not read datasets of format "${format}".`);
+  return readDataset(datasetLayout(format, m, spec.kind === "train"), dataset, startByte, shard.sampleOffset, shard.sampleCount);
 }
 
 /** ShardExecutor: the same function runs in the browser's Web Worker and under Node in the tests. */
@@ -30,7 +37,7 @@ export async function runShard(input: ShardInput): Promise<ShardOutput> {
   const { spec, shard } = input;
   const precision = spec.precision ?? "fp32";
   if (precision !== "fp32") throw new Error(`The browser executor computes in fp32 only; the job asks for "${precision}".`);
-  const data = loadSlice(spec, shard, input.dataset);
+  const data = loadSlice(spec, shard, input.dataset, input.datasetStartByte ?? 0);
   if (data.count !== shard.sampleCount) throw new Error(`The shard covers ${shard.sampleCount} samples but the slice holds ${data.count}.`);
 
   if (spec.kind === "prep") {

@@ -29,6 +29,8 @@ export interface SyntheticDatasetSpec {
 
 export interface DatasetSpec {
   blobId?: string | null;
+  /** A chunked dataset (docs/DATASETS.md); its shards' assigns carry the chunks that cover them. */
+  datasetId?: string | null;
   synthetic?: SyntheticDatasetSpec | null;
   samples?: number;
   format?: string;
@@ -73,8 +75,10 @@ export interface ShardInput {
   shard: ShardPlan;
   /** The round's weights in the registry's layout order; null when the spec starts from its seed (ModelInitializer). */
   weights: Float32Array | null;
-  /** The dataset's bytes the slice is cut from; null for a synthetic dataset. */
+  /** The dataset's bytes the slice is cut from (a whole blob, or a chunked dataset's covering chunks joined); null for a synthetic dataset. */
   dataset: Uint8Array | null;
+  /** The dataset byte at which `dataset` starts: 0 for a blob, ShardChunks.StartByte for chunks. */
+  datasetStartByte?: number;
 }
 
 /**

@@ -2,6 +2,7 @@
 // header length, the UTF-8 JSON header (camelCase, "type" first, nulls left out, NaN as the string "NaN"), then the
 // raw payload. The same messages as the TorchSharp worker: one protocol, two runtimes.
 import type { JobSpec, ShardPlan } from "../executor/types.js";
+import type { ShardChunks } from "../executor/datasets.js";
 
 export const ProtocolVersion = 1;
 export const SubProtocol = "huginn.v1";
@@ -27,6 +28,8 @@ export interface HeartbeatAckMessage { type: "heartbeatAck"; status: string }
 export interface AssignMessage {
   type: "assign"; leaseId: string; jobId: string; spec: JobSpec; shard: ShardPlan;
   weightsBlobId?: string | null; deadline: string; priceMicroHu: number;
+  /** A chunked dataset (spec.dataset.datasetId): only the chunks that cover this shard's slice; absent otherwise. */
+  datasetChunks?: ShardChunks | null;
 }
 export interface AckMessage { type: "ack"; leaseId: string }
 export interface ResultMessage {
@@ -53,7 +56,7 @@ const FieldOrder: Record<ProtocolMessage["type"], string[]> = {
   welcome: ["version", "deviceId", "heartbeatSeconds", "maxFrameBytes"],
   heartbeat: ["cachedBlobIds"],
   heartbeatAck: ["status"],
-  assign: ["leaseId", "jobId", "spec", "shard", "weightsBlobId", "deadline", "priceMicroHu"],
+  assign: ["leaseId", "jobId", "spec", "shard", "weightsBlobId", "deadline", "priceMicroHu", "datasetChunks"],
   ack: ["leaseId"],
   result: ["leaseId", "loss", "samples", "valueCount", "byteCount", "resultBlobId"],
   receipt: ["leaseId", "receipt"],
