@@ -23,13 +23,13 @@ public static class DataCommands
 
     private static Command Upload()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "The dataset file: raw rows or tokens, no header (docs/DATASETS.md)." };
+        var file = new Argument<FileInfo>("FILE") { Description = "The dataset file: raw rows or tokens, no header; or a safetensors weights file (docs/DATASETS.md)." };
         var format = new Option<string>("--format")
         {
-            Description = "f32 (features + targets per row), f32-features (features only: inference), u16 or u32 (token ids).",
+            Description = "f32 (features + targets per row), f32-features (features only: inference), u16 or u32 (token ids), or safetensors (a model's weights file, for spec.weights.datasetId).",
             Required = true,
         };
-        format.AcceptOnlyFromAmong("f32", "f32-features", "u16", "u32");
+        format.AcceptOnlyFromAmong("f32", "f32-features", "u16", "u32", "safetensors");
         var features = new Option<int?>("--features") { Description = "f32 formats: float32 features per row.", HelpName = "N" };
         var targets = new Option<int?>("--targets") { Description = "f32: float32 targets per row (default 1: a class index).", HelpName = "N" };
         var name = new Option<string?>("--name") { Description = "A name for the dataset (default: the file's name).", HelpName = "NAME" };
