@@ -218,12 +218,16 @@ public static class DataCommands
         if (d.TargetsPerSample is { } t) rows.Add(("targets", t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (d.Facts is { } facts)
         {
-            rows.Add((d.Format is "u16" or "u32" ? "tokens" : "rows", facts.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            rows.Add((d.Format switch { "u16" or "u32" => "tokens", "safetensors" => "tensors", _ => "rows" }, facts.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             if (facts.TargetMin is { } min && facts.TargetMax is { } max)
                 rows.Add((d.Format is "u16" or "u32" ? "token ids" : "targets range", $"{Formats.Number(min)} to {Formats.Number(max)}{(facts.TargetsAreIntegers ? " (whole numbers)" : "")}"));
         }
         session.Out.Write(Formats.Fields([.. rows]));
         session.Out.WriteLine();
-        if (d.State == Dataset.Ready) session.Out.WriteLine($"Use it in a spec: \"dataset\": {{ \"datasetId\": \"{d.DatasetId}\" }}");
+        // A weights file seeds a job; it is never a job's data.
+        if (d.State == Dataset.Ready)
+            session.Out.WriteLine(d.Format == "safetensors"
+                ? $"Start a job from these weights: \"weights\": {{ \"datasetId\": \"{d.DatasetId}\" }}"
+                : $"Use it in a spec: \"dataset\": {{ \"datasetId\": \"{d.DatasetId}\" }}");
     }
 }
