@@ -69,6 +69,36 @@ public sealed class WeightsDatasetApiTests(ApiPoolFixture fixture)
         return Enumerable.Range(0, (int)ModelRegistry.Get(model.Type).ParameterCount(model)).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
     }
 
+    /// <summary>
+    /// The file as an independent writer (Python, struct and json) stores it: tensors sorted by name (0.bias before
+    /// 0.weight), not in the model's layout order, so converting it seeks back across chunks, which a sequential read
+    /// would get wrong.
+    /// </summary>
+    private static byte[] NameOrderedFile(ModelSpec model, float[] weights)
+    {
+        var tensors = new List<object>();
+        var offset = 0;
+        foreach (var (name, tensor) in SafetensorsFormat.PyTorchLayout(model))
+        {
+            tensors.Add(new { name, shape = tensor.Shape, values = weights[offset..(offset + (int)tensor.Size)] });
+            offset += (int)tensor.Size;
+        }
+        var directory = Directory.CreateTempSubdirectory("huginn-wd-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "by-name.safetensors");
+            SafetensorsFormatTests.Python("write", path, JsonSerializer.Serialize(new { tensors, metadata = new { format = "pt" } }));
+            var file = File.ReadAllBytes(path);
+            var stored = SafetensorsFormat.ReadHeader(file).Tensors;
+            Assert.Equal("0.bias", stored.OrderBy(t => t.Begin).First().Name);
+            return file;
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_safetensors_file_uploaded_as_a_chunked_dataset_seeds_training_and_inference_like_the_same_file_as_a_blob()
     {
@@ -80,7 +110,7 @@ public sealed class WeightsDatasetApiTests(ApiPoolFixture fixture)
         using var __ = datasets;
         var model = EdgeSpecs.Training(1, 1).Model!;
         var weights = RandomWeights(model, 17);
-        var file = SafetensorsFormat.Write(model, weights);
+        var file = NameOrderedFile(model, weights);
         var blobId = (await (await http.PostAsync("v1/blobs", new ByteArrayContent(file))).Content.ReadFromJsonAsync<BlobCreatedResponse>(Frame.Json))!.BlobId;
         // Chunks smaller than the header: the header, and tensors, span chunk boundaries.
         var dataset = await UploadWeightsAsync(datasets, file, chunkBytes: 97);
