@@ -101,13 +101,19 @@ public static class DatasetsApi
         var name = request.Name ?? "";
         if (name.Length > MaxNameLength || name.Any(char.IsControl)) errors.Add(new("name", $"must be at most {MaxNameLength} characters, none of them control characters"));
         var format = request.Format;
-        if (!DatasetFormats.IsKnown(format))
+        if (!DatasetFormats.IsKnown(format) && !DatasetFormats.IsWeights(format))
         {
-            errors.Add(new("format", $"must be one of {DatasetFormats.Names} (docs/DATASETS.md)"));
+            errors.Add(new("format", $"must be one of {DatasetFormats.DeclarableNames} (docs/DATASETS.md)"));
             return (null, errors);
         }
         int features = 0, targets = 0;
-        if (DatasetFormats.IsTokens(format!))
+        if (DatasetFormats.IsWeights(format))
+        {
+            // A weights file is the file as it is: no rows; finalize checks its header.
+            if (request.FeaturesPerSample is not (null or 0)) errors.Add(new("featuresPerSample", $"a \"{format}\" weights file has no rows; leave it out"));
+            if (request.TargetsPerSample is not (null or 0)) errors.Add(new("targetsPerSample", $"a \"{format}\" weights file has no rows; leave it out"));
+        }
+        else if (DatasetFormats.IsTokens(format!))
         {
             if (request.FeaturesPerSample is not (null or 0)) errors.Add(new("featuresPerSample", $"a \"{format}\" token stream has no rows: its samples are the model's sequenceLength tokens; leave it out"));
             if (request.TargetsPerSample is not (null or 0)) errors.Add(new("targetsPerSample", $"a \"{format}\" sample's target is the next token; leave it out"));
@@ -135,7 +141,7 @@ public static class DatasetsApi
         if (errors.Count > 0) return (null, errors);
 
         var rowValues = DatasetFormats.IsTokens(format!) ? 1 : features + targets;
-        var rowBytes = (long)rowValues * DatasetFormats.ValueBytes(format!);
+        var rowBytes = DatasetFormats.IsWeights(format) ? 1 : (long)rowValues * DatasetFormats.ValueBytes(format!);
         if (totalBytes % rowBytes != 0)
         {
             var what = format switch
@@ -225,7 +231,10 @@ public static class DatasetsApi
 
         // Every byte read once, here, off any grain's turn; the grain receives the facts.
         var d = view.Declaration;
-        var scanner = new DatasetScanner(d.Format, d.FeaturesPerSample, d.TargetsPerSample);
+        // A weights file has no rows to scan (no labels, no values to check one by one): only its header is read, below.
+        var weights = DatasetFormats.IsWeights(d.Format);
+        var scanner = weights ? null : new DatasetScanner(d.Format, d.FeaturesPerSample, d.TargetsPerSample);
+        long bytes = 0;
         using var whole = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var buffer = new byte[64 * 1024];
         foreach (var chunkId in view.ChunkIds)
@@ -235,19 +244,41 @@ public static class DatasetsApi
             int read;
             while ((read = await stream.ReadAsync(buffer, context.RequestAborted)) > 0)
             {
-                scanner.Add(buffer.AsSpan(0, read));
+                scanner?.Add(buffer.AsSpan(0, read));
                 whole.AppendData(buffer, 0, read);
+                bytes += read;
             }
         }
         var sha256 = Convert.ToHexStringLower(whole.GetHashAndReset());
         if (d.Sha256 is { } declaredSha && declaredSha != sha256)
             return Problems.Invalid("sha256", $"the chunks put together hash to {sha256}, not the {declaredSha} declared: a chunk came from another file; delete the dataset and upload again");
-        if (scanner.FirstNonFinite is { } bad)
+        if (scanner?.FirstNonFinite is { } bad)
             return Problems.Invalid("body", $"row {bad.Row}, column {bad.Column} holds a value that is not a finite number (NaN or infinity); a dataset's values must all be finite");
-        var facts = scanner.Facts();
-        if (facts.TotalBytes != d.TotalBytes) return Problems.Conflict($"the chunks hold {facts.TotalBytes} bytes, not the {d.TotalBytes} declared");
+        if (bytes != d.TotalBytes) return Problems.Conflict($"the chunks hold {bytes} bytes, not the {d.TotalBytes} declared");
+        var (facts, notWeights) = scanner is not null ? (scanner.Facts(), null) : await WeightsFactsAsync(view, store, context.RequestAborted);
+        if (facts is null) return Problems.Invalid("format", $"is \"{d.Format}\", but the file is not a valid safetensors file: {notWeights}");
         if (!await grains.GetGrain<IDatasetGrain>(datasetId).FinalizeAsync(facts)) return Problems.Conflict("the dataset changed while it was being finalized; try again");
         return Results.Ok(Describe((await grains.GetGrain<IDatasetGrain>(datasetId).GetAsync())!, cap));
+    }
+
+    /// <summary>
+    /// The facts of a weights file: its header is read (from the first chunks) and checked as a safetensors header, so
+    /// that a file that is not one is refused now rather than at every submission; its tensors are matched against a
+    /// model only when a job names it. Rows counts the file's tensors. No facts, and why, when the header is not valid.
+    /// </summary>
+    private static async Task<(DatasetFacts? Facts, string? Problem)> WeightsFactsAsync(DatasetView view, IBlobStore store, CancellationToken cancellationToken)
+    {
+        var d = view.Declaration;
+        await using var file = new DatasetChunksStream(store, view.ChunkIds.Select(id => id!).ToList(), d.ChunkBytes, d.TotalBytes);
+        try
+        {
+            var header = await SafetensorsFormat.ReadHeaderAsync(file, d.TotalBytes, cancellationToken);
+            return (new DatasetFacts(d.Format, 0, 0, d.TotalBytes, header.Tensors.Count, double.NaN, double.NaN, false), null);
+        }
+        catch (SafetensorsException ex)
+        {
+            return (null, ex.Message);
+        }
     }
 
     /// <summary>
@@ -275,12 +306,12 @@ public static class DatasetsApi
     public static DatasetResponse Describe(DatasetView view, long maxChunkBytes)
     {
         var d = view.Declaration;
-        var tokens = DatasetFormats.IsTokens(d.Format);
+        var rowless = DatasetFormats.IsTokens(d.Format) || DatasetFormats.IsWeights(d.Format);
         var missing = view.MissingChunks;
         var facts = view.Facts is { } f
             ? new DatasetFactsResponse(f.Rows, double.IsNaN(f.TargetMin) ? null : f.TargetMin, double.IsNaN(f.TargetMax) ? null : f.TargetMax, f.TargetsAreIntegers)
             : null;
-        return new DatasetResponse(view.DatasetId, d.Name, d.Format, tokens ? null : d.FeaturesPerSample, d.Format == DatasetFormats.F32 ? d.TargetsPerSample : null,
+        return new DatasetResponse(view.DatasetId, d.Name, d.Format, rowless ? null : d.FeaturesPerSample, d.Format == DatasetFormats.F32 ? d.TargetsPerSample : null,
             d.TotalBytes, d.ChunkBytes, d.ChunkCount, maxChunkBytes, view.Status == DatasetStatus.Ready ? "ready" : "uploading",
             view.ChunkIds.Length - missing.Length, missing, facts, view.CreatedAt, d.Sha256);
     }

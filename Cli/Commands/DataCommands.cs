@@ -23,13 +23,13 @@ public static class DataCommands
 
     private static Command Upload()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "The dataset file: raw rows or tokens, no header (docs/DATASETS.md)." };
+        var file = new Argument<FileInfo>("FILE") { Description = "The dataset file: raw rows or tokens, no header; or a safetensors weights file (docs/DATASETS.md)." };
         var format = new Option<string>("--format")
         {
-            Description = "f32 (features + targets per row), f32-features (features only: inference), u16 or u32 (token ids).",
+            Description = "f32 (features + targets per row), f32-features (features only: inference), u16 or u32 (token ids), or safetensors (a model's weights file, for spec.weights.datasetId).",
             Required = true,
         };
-        format.AcceptOnlyFromAmong("f32", "f32-features", "u16", "u32");
+        format.AcceptOnlyFromAmong("f32", "f32-features", "u16", "u32", "safetensors");
         var features = new Option<int?>("--features") { Description = "f32 formats: float32 features per row.", HelpName = "N" };
         var targets = new Option<int?>("--targets") { Description = "f32: float32 targets per row (default 1: a class index).", HelpName = "N" };
         var name = new Option<string?>("--name") { Description = "A name for the dataset (default: the file's name).", HelpName = "NAME" };
@@ -218,12 +218,16 @@ public static class DataCommands
         if (d.TargetsPerSample is { } t) rows.Add(("targets", t.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (d.Facts is { } facts)
         {
-            rows.Add((d.Format is "u16" or "u32" ? "tokens" : "rows", facts.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            rows.Add((d.Format switch { "u16" or "u32" => "tokens", "safetensors" => "tensors", _ => "rows" }, facts.Rows.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             if (facts.TargetMin is { } min && facts.TargetMax is { } max)
                 rows.Add((d.Format is "u16" or "u32" ? "token ids" : "targets range", $"{Formats.Number(min)} to {Formats.Number(max)}{(facts.TargetsAreIntegers ? " (whole numbers)" : "")}"));
         }
         session.Out.Write(Formats.Fields([.. rows]));
         session.Out.WriteLine();
-        if (d.State == Dataset.Ready) session.Out.WriteLine($"Use it in a spec: \"dataset\": {{ \"datasetId\": \"{d.DatasetId}\" }}");
+        // A weights file seeds a job; it is never a job's data.
+        if (d.State == Dataset.Ready)
+            session.Out.WriteLine(d.Format == "safetensors"
+                ? $"Start a job from these weights: \"weights\": {{ \"datasetId\": \"{d.DatasetId}\" }}"
+                : $"Use it in a spec: \"dataset\": {{ \"datasetId\": \"{d.DatasetId}\" }}");
     }
 }

@@ -1,4 +1,5 @@
 using Huginn.Blobs;
+using Huginn.Grains.Interfaces.Datasets;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
 
@@ -63,9 +64,17 @@ public static class JobInputs
             if (await blobs.GetLengthAsync(file) is null) errors.Add(new SpecError("weights.safetensorsBlobId", "no blob with this id; upload it first (POST /v1/blobs)"));
             return (null, errors);
         }
-        errors.Add(weights.SafetensorsBlobId is not null
-            ? new SpecError("weights.safetensorsBlobId", "is read and converted by the Api at submission (POST /v1/jobs); the job itself takes f32 weights")
-            : new SpecError("weights", "give one of safetensorsBlobId, f32BlobId or fromJobId"));
+        // The same for a dataset of weights: it is there, yours, finalized and of the weights format (WeightsDatasetAccess).
+        if (!initialize && weights.DatasetId is { } datasetId)
+        {
+            var view = await grains.GetGrain<IDatasetGrain>(datasetId).GetAsync();
+            if (WeightsDatasetAccess.Unusable(view, ownerAccountId) is { } unusable) errors.Add(unusable);
+            return (null, errors);
+        }
+        errors.Add(weights.SafetensorsBlobId is not null || weights.DatasetId is not null
+            ? new SpecError(weights.DatasetId is not null ? WeightsDatasetAccess.Field : "weights.safetensorsBlobId",
+                "is read and converted by the Api at submission (POST /v1/jobs); the job itself takes f32 weights")
+            : new SpecError("weights", "give one of safetensorsBlobId, f32BlobId, fromJobId or datasetId"));
         return (null, errors);
     }
 

@@ -173,7 +173,7 @@ public sealed class SafetensorsApiTests(ApiPoolFixture fixture)
         var both = await ErrorsAsync(await SubmitAsync(http, spec with { WeightsBlobId = wrongId, Weights = new WeightsSpec { F32BlobId = wrongId } }));
         Assert.Equal("give weights or the older weightsBlobId/weightsFromJobId, not both", both.GetProperty("weights")[0].GetString());
         var dataset = await ErrorsAsync(await SubmitAsync(http, spec with { Weights = new WeightsSpec { DatasetId = "ds_1" } }));
-        Assert.StartsWith("is not supported yet", dataset.GetProperty("weights.datasetId")[0].GetString());
+        Assert.StartsWith("no dataset of yours with this id", dataset.GetProperty("weights.datasetId")[0].GetString());
     }
 
     [Fact]

@@ -65,6 +65,25 @@ public sealed class DataCliTests(ApiPoolFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Upload_a_safetensors_weights_file_as_a_dataset_of_several_chunks()
+    {
+        var key = await ClientKeyAsync();
+        var model = EdgeSpecs.Training(1, 1).Model!;
+        var bytes = Huginn.Workloads.SafetensorsFormat.Write(model, new float[Huginn.Workloads.ModelRegistry.Get(model.Type).ParameterCount(model)]);
+        var file = WriteFile(bytes);
+
+        var uploaded = await Cli(key).RunAsync("data", "upload", file, "--format", "safetensors", "--chunk-bytes", "200");
+        AssertExit(0, uploaded);
+        Assert.Contains("tensors", uploaded.Stdout);
+        Assert.Contains("Start a job from these weights: \"weights\": { \"datasetId\": \"ds_", uploaded.Stdout);
+        var listed = (await Cli(key).RunAsync("data", "list", "--json")).Json().GetProperty("datasets")[0];
+        Assert.Equal("safetensors", listed.GetProperty("format").GetString());
+        Assert.Equal("ready", listed.GetProperty("state").GetString());
+        Assert.Equal((bytes.Length + 199) / 200, listed.GetProperty("chunkCount").GetInt32());
+        Assert.Equal(4, listed.GetProperty("facts").GetProperty("rows").GetInt64());
+    }
+
+    [Fact]
     public async Task Upload_run_again_after_an_interruption_sends_only_the_missing_chunks()
     {
         var key = await ClientKeyAsync();

@@ -19,6 +19,9 @@ public static class DatasetChecks
         var errors = new List<SpecError>();
         var m = spec.Model;
         if (m is null || !ModelRegistry.TryGet(m.Type, out var definition) || definition.Validate(m).Any()) return errors;
+        if (DatasetFormats.IsWeights(facts.Format))
+            return [new SpecError("dataset.datasetId",
+                $"is a \"{facts.Format}\" dataset: a model's weights, not samples; it can only seed a job, as spec.weights.datasetId")];
         var train = spec.Kind == WorkloadKind.Train;
         var layout = DatasetLayout.For(facts.Format, m, readTargets: train);
 

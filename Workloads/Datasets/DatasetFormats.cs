@@ -15,9 +15,23 @@ public static class DatasetFormats
     /// <summary>A stream of unsigned 32-bit token ids.</summary>
     public const string U32 = "u32";
 
+    /// <summary>
+    /// A model's weights as one safetensors file (README, "Weights as safetensors"): not data. Such a dataset only
+    /// seeds a job (<c>spec.weights.datasetId</c>); no job reads it as samples. Its bytes are the file as it is.
+    /// </summary>
+    public const string Safetensors = "safetensors";
+
+    /// <summary>The formats of data: what <c>spec.dataset</c> may read.</summary>
     public static readonly string[] All = [F32, F32Features, U16, U32];
 
+    /// <summary>Every format a dataset may be declared with: the data formats and the weights format.</summary>
+    public static readonly string[] Declarable = [.. All, Safetensors];
+
+    /// <summary>A format of data (samples a job reads); false for the weights format.</summary>
     public static bool IsKnown(string? format) => format is F32 or F32Features or U16 or U32;
+
+    /// <summary>A dataset of this format holds a model's weights, which seed a job; it is never a job's data.</summary>
+    public static bool IsWeights(string? format) => format is Safetensors;
 
     /// <summary>A stream of token ids rather than rows of floats.</summary>
     public static bool IsTokens(string format) => format is U16 or U32;
@@ -30,4 +44,7 @@ public static class DatasetFormats
 
     /// <summary>A comma-separated list for error messages.</summary>
     public static string Names => string.Join(", ", All.Select(f => $"\"{f}\""));
+
+    /// <summary><see cref="Declarable"/> as a comma-separated list for error messages.</summary>
+    public static string DeclarableNames => string.Join(", ", Declarable.Select(f => $"\"{f}\""));
 }

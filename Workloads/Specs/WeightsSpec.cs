@@ -7,7 +7,7 @@ namespace Huginn.Workloads;
 /// <see cref="JobSpec.WeightsFromJobId"/>, which keep working.
 /// </summary>
 /// <remarks>
-/// A safetensors file is checked against the model and converted to the flat f32 blob by the Api at submission
+/// A safetensors file (a blob, or a "safetensors" dataset) is checked against the model and converted to the flat f32 blob by the Api at submission
 /// (the grain never reads it): the job then runs from <see cref="F32BlobId"/>, the converted blob.
 /// </remarks>
 [GenerateSerializer, Immutable, Alias("huginn.weights-spec")]
@@ -21,7 +21,10 @@ public sealed record WeightsSpec
     [Id(2)] public string? FromJobId { get; init; }
     /// <summary>With <see cref="FromJobId"/>: the checkpoint after this round (1-based); absent, the job's result.</summary>
     [Id(3)] public int? Round { get; init; }
-    /// <summary>A dataset holding the weights: not supported yet (400).</summary>
+    /// <summary>
+    /// A finalized dataset of format "safetensors" holding the weights file (docs/DATASETS.md): for a file larger than
+    /// one blob, or uploaded resumably. Converted by the Api at submission like <see cref="SafetensorsBlobId"/>.
+    /// </summary>
     [Id(4)] public string? DatasetId { get; init; }
 
     /// <summary>Problems with <c>spec.weights</c> and its exclusivity with the older fields, named by field path.</summary>
@@ -55,7 +58,7 @@ public sealed record WeightsSpec
             if (w.FromJobId is null) errors.Add(new SpecError("weights.round", "goes with weights.fromJobId: the round of that job's checkpoint"));
             else if (round < 1 || round > SpecValidator.MaxRounds) errors.Add(new SpecError("weights.round", $"must be from 1 to {SpecValidator.MaxRounds}"));
         }
-        if (w.DatasetId is not null)
-            errors.Add(new SpecError("weights.datasetId", "is not supported yet: upload the weights as a blob (POST /v1/blobs) and give weights.safetensorsBlobId"));
+        if (w.DatasetId is not null && (string.IsNullOrWhiteSpace(w.DatasetId) || w.DatasetId.Length > 100))
+            errors.Add(new SpecError("weights.datasetId", "must be a dataset id (POST /v1/datasets, format \"safetensors\")"));
     }
 }
