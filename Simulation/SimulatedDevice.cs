@@ -215,7 +215,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
     {
         var spec = assignment.Spec;
         var shard = assignment.Shard;
-        var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
+        var data = SyntheticData.Generate(ShardData.DatasetOf(spec, shard).Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
         var honest = ReferenceExecutor.Execute(spec, shard, await WeightsAsync(assignment), data);
         if (behavior == Behavior.Lazy) return honest with { Values = new float[honest.Values.Length] };
         if (behavior == Behavior.FakeLoss) return honest with { Loss = 1e30 };

@@ -203,7 +203,7 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         if (options.Fault == Fault.Stall) return;
 
         var weights = assign.WeightsBlobId is { } weightsBlob ? WeightsFormat.FromBytes(await _blobs!.GetAsync(weightsBlob, session)) : [];
-        var dataset = assign.Spec.Dataset.BlobId is { } dataBlob ? await _blobs!.GetAsync(dataBlob, session) : null;
+        var dataset = ShardData.DatasetOf(assign.Spec, assign.Shard).BlobId is { } dataBlob ? await _blobs!.GetAsync(dataBlob, session) : null;
         var clock = Stopwatch.StartNew();
         // TorchSharp work runs on its own thread, with no await inside; shutdown waits for it up to the grace period.
         var compute = Task.Factory.StartNew(() =>
