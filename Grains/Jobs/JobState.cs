@@ -58,6 +58,14 @@ public sealed class JobState
     /// the model's size.
     /// </summary>
     [Id(34)] public Dictionary<int, ResultRef> RoundResults { get; set; } = [];
+    /// <summary>
+    /// Each round's validation loss and accuracy (<see cref="RoundEvaluation"/>), one entry per training round; NaN where
+    /// the round is not evaluated yet, its evaluation failed, or (accuracy) the loss is mse. Empty without a split.
+    /// </summary>
+    [Id(35)] public List<double> ValidationLosses { get; set; } = [];
+    [Id(36)] public List<double> ValidationAccuracies { get; set; } = [];
+    /// <summary>What an accepted evaluation result pays (from its FLOPs, <see cref="JobPlan.EvaluationFlops"/>); 0 without a split.</summary>
+    [Id(37)] public long EvaluationPriceMicroHu { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

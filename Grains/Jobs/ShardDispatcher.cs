@@ -14,10 +14,11 @@ public sealed record DispatchJob(
     JobPlan Plan,
     string? WeightsBlobId,
     long ShardPriceMicroHu,
-    string OwnerAccountId)
+    string OwnerAccountId,
+    long EvaluationPriceMicroHu = 0)
 {
     /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
-    public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, WeightsBlobId }.OfType<string>().ToArray();
+    public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, Spec.Validation?.Dataset?.BlobId, WeightsBlobId }.OfType<string>().ToArray();
 }
 
 /// <summary>How a dispatch pass ended.</summary>
@@ -141,7 +142,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         var (preferredClass, requiredClass) = Rules.Routing.AuditClass(job.Spec.Precision, primaryClass);
         return new RouteRequest
         {
-            Requirement = job.Plan.Requirement,
+            Requirement = RoundEvaluation.IsEvaluation(job.Plan, shard) ? job.Plan.EvaluationRequirement! : job.Plan.Requirement,
             MaxDuration = options.MaxLeaseDuration,
             ExcludedDevices = excludedDevices,
             ExcludedOwners = [.. excludedOwners, job.OwnerAccountId],
@@ -189,11 +190,11 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             LeaseId = Guid.NewGuid().ToString("N"),
             JobId = job.JobId,
             Spec = job.Spec,
-            Shard = job.Plan.Shard(round.Number, shard.Index),
+            Shard = RoundEvaluation.PlanOf(job.Plan, round.Number, shard.Index),
             WeightsBlobId = job.WeightsBlobId,
             InputBlobIds = job.InputBlobIds,
             Deadline = time.GetUtcNow() + Rules.Routing.LeaseDuration(decision.ExpectedSeconds, options),
-            PriceMicroHu = job.ShardPriceMicroHu,
+            PriceMicroHu = RoundEvaluation.IsEvaluation(job.Plan, shard) ? job.EvaluationPriceMicroHu : job.ShardPriceMicroHu,
         };
         // A device that refuses (it went offline or filled up since its partition last heard of it) corrects its
         // partition entry itself, which also gives back the slot the router reserved.
