@@ -59,7 +59,9 @@ public static class RoundEvaluation
     {
         while (losses.Count < rounds) losses.Add(double.NaN);
         while (accuracies.Count < rounds) accuracies.Add(double.NaN);
-        losses[round] = metrics.MeanLoss;
-        accuracies[round] = metrics.Accuracy ?? double.NaN;
+        // A device's float32 arithmetic may land a hair outside the possible range (an accuracy of 1.000001): the
+        // audit accepted it as within tolerance, and the client reads a loss of at least 0 and a share of rows.
+        losses[round] = Math.Max(0, metrics.MeanLoss);
+        accuracies[round] = metrics.Accuracy is { } accuracy ? Math.Clamp(accuracy, 0, 1) : double.NaN;
     }
 }
