@@ -12,6 +12,9 @@ public static class BlobHolders
     /// <summary>A finished job's result: the final (or last) weights, or the outputs, kept for the client to download.</summary>
     public static string Result(string jobId) => $"result:{jobId}";
 
+    /// <summary>A dataset's chunks, held until the dataset is deleted (a job reading them holds them too, as "job:").</summary>
+    public static string Dataset(string datasetId) => $"dataset:{datasetId}";
+
     /// <summary>What an account uploaded (datasets, weights).</summary>
     public static string Account(string accountId) => $"account:{accountId}";
 }

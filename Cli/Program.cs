@@ -18,6 +18,7 @@ var root = new RootCommand("huginn: price, run, follow, download and cancel ML j
     JobCommands.Result(),
     CheckpointCommands.Build(),
     JobCommands.Cancel(),
+    DataCommands.Build(),
     DeviceCommands.Build(),
     DeviceCommands.Pool(),
 };

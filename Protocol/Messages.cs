@@ -44,7 +44,9 @@ public sealed record HeartbeatAckMessage(string Status) : ProtocolMessage;
 
 /// <summary>
 /// Server → worker: run this shard before the deadline. Weights come from the blob store by id
-/// (one download per round, not per shard); the dataset too when the spec names a blob.
+/// (one download per round, not per shard); the dataset too when the spec names a blob. When the spec names a
+/// dataset, <see cref="DatasetChunks"/> lists the chunks the shard's slice lies in: the worker fetches those (each
+/// once, cached by id) and may read no other chunk of it.
 /// </summary>
 public sealed record AssignMessage(
     string LeaseId,
@@ -53,7 +55,8 @@ public sealed record AssignMessage(
     ShardPlan Shard,
     string? WeightsBlobId,
     DateTimeOffset Deadline,
-    long PriceMicroHu) : ProtocolMessage;
+    long PriceMicroHu,
+    ShardChunks? DatasetChunks = null) : ProtocolMessage;
 
 /// <summary>Worker → server: assignment received and started.</summary>
 public sealed record AckMessage(string LeaseId) : ProtocolMessage;

@@ -58,3 +58,14 @@ else
     || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie kustomize </dev/null
   command -v kustomize >/dev/null || { echo "setup: kustomize still missing after the install" >&2; exit 1; }
 fi
+
+# The browser end-to-end test (Tests/Web, Category=Browser) drives Debian's chromium headless over the DevTools
+# protocol: from apt, never a browser download.
+if command -v chromium >/dev/null; then
+  echo "setup: chromium available"
+else
+  echo "setup: installing chromium (for the browser end-to-end test)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium </dev/null
+  command -v chromium >/dev/null || { echo "setup: chromium still missing after the install" >&2; exit 1; }
+fi

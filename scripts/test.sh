@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 results="${HUGINN_TEST_RESULTS:-}"
-js_packages=(web)
+# clients/typescript: the generated TypeScript client (its flow runs in GeneratedClientsTests) and the OpenAPI lint.
+js_packages=(web clients/typescript)
 status=0
 
 for pkg in "${js_packages[@]}"; do
@@ -15,6 +16,12 @@ for pkg in "${js_packages[@]}"; do
     status=1
   fi
 done
+
+# The Kiota generator (.config/dotnet-tools.json): GeneratedClientsTests checks the committed C# client against it.
+if ! dotnet tool restore </dev/null; then
+  echo "dotnet tool restore failed" >&2
+  status=1
+fi
 
 dotnet_args=()
 if [ -n "$results" ]; then dotnet_args=(--logger trx --results-directory "$results"); fi

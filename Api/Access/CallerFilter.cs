@@ -19,7 +19,7 @@ public static class CallerExtensions
 
     /// <summary>Requires an account key (not a device token) on every endpoint of the group.</summary>
     public static RouteGroupBuilder RequireAccount(this RouteGroupBuilder group) =>
-        group.AddEndpointFilterFactory((factory, next) =>
+        group.WithMetadata(new Hosting.CallerRequirement(AccountsOnly: true)).AddEndpointFilterFactory((factory, next) =>
         {
             var filter = new CallerFilter(factory.ApplicationServices.GetRequiredService<Authenticator>(), accountsOnly: true);
             return context => filter.InvokeAsync(context, next);
@@ -27,7 +27,7 @@ public static class CallerExtensions
 
     /// <summary>Accepts an account key or a device token.</summary>
     public static RouteGroupBuilder RequireCaller(this RouteGroupBuilder group) =>
-        group.AddEndpointFilterFactory((factory, next) =>
+        group.WithMetadata(new Hosting.CallerRequirement(AccountsOnly: false)).AddEndpointFilterFactory((factory, next) =>
         {
             var filter = new CallerFilter(factory.ApplicationServices.GetRequiredService<Authenticator>(), accountsOnly: false);
             return context => filter.InvokeAsync(context, next);

@@ -11,6 +11,7 @@ public sealed record CreateAccountRequest(string? Name, string? Role);
 public sealed record CreateAccountResponse(string AccountId, string ApiKey);
 public sealed record AccountResponse(string AccountId, string Role, decimal BalanceHu, decimal EscrowHu, decimal PendingHu, decimal EarnedHu);
 public sealed record CreditRequest(decimal Hu);
+public sealed record AccountCreditedResponse(string AccountId, decimal BalanceHu);
 
 public static class AccountsApi
 {
@@ -20,17 +21,25 @@ public static class AccountsApi
     {
         var open = app.MapGroup("/v1/accounts").WithTags("Accounts");
         open.MapPost("/", CreateAsync).WithName("CreateAccount")
-            .WithSummary("Creates an account (client or contributor; operator only with the operator key) and shows its API key once.");
+            .WithSummary("Creates an account (client or contributor; operator only with the operator key) and shows its API key once.")
+            .WithMetadata(new OptionalBearer()).Produces<CreateAccountResponse>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status403Forbidden)
+            .WithRequestExample("""{ "name": "alice", "role": "client" }""");
         open.MapPost("/{accountId}/credits", OperatorCreditAsync).WithName("CreditAccount")
-            .WithSummary("Operator: credits HU to any account (how purchases land in production).");
+            .WithSummary("Operator: credits HU to any account (how purchases land in production).")
+            .WithMetadata(new CallerRequirement(AccountsOnly: true)).Produces<AccountCreditedResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithRequestExample("""{ "hu": 100 }""");
 
         var me = app.MapGroup("/v1/accounts/me").WithTags("Accounts").RequireAccount();
-        me.MapGet("/", GetAsync).WithName("GetAccount").WithSummary("The caller's balances in HU.");
-        me.MapPost("/credits", CreditAsync).WithName("BuyCredits").WithSummary("Buys HU (mints them in the local default).");
+        me.MapGet("/", GetAsync).WithName("GetAccount").WithSummary("The caller's balances in HU.").Produces<AccountResponse>();
+        me.MapPost("/credits", CreditAsync).WithName("BuyCredits").WithSummary("Buys HU (mints them in the local default).")
+            .Produces<AccountResponse>().ProducesProblem(StatusCodes.Status409Conflict).WithRequestExample("""{ "hu": 10 }""");
         me.MapPost("/keys/rotate", RotateKeyAsync).WithName("RotateApiKey")
-            .WithSummary("Issues a new API key for the account and revokes the key this request was made with; the new key is shown once.");
+            .WithSummary("Issues a new API key for the account and revokes the key this request was made with; the new key is shown once.")
+            .Produces<CreateAccountResponse>();
         me.MapDelete("/keys/current", RevokeKeyAsync).WithName("RevokeApiKey")
-            .WithSummary("Revokes the API key this request was made with; other keys of the account stay valid.");
+            .WithSummary("Revokes the API key this request was made with; other keys of the account stay valid.")
+            .Produces(StatusCodes.Status204NoContent);
         return me;
     }
 
@@ -97,7 +106,7 @@ public static class AccountsApi
         var account = await grains.GetGrain<IAccountGrain>(accountId).GetAsync();
         if (!account.Opened || account.Kind is not (AccountKind.Client or AccountKind.Contributor)) return Problems.NotFound("account");
         var refused = await MintAsync(accountId, request.Hu, grains);
-        return refused ?? Results.Ok(new { accountId, balanceHu = MicroHu.ToHu((await grains.GetGrain<IAccountGrain>(accountId).GetAsync()).AvailableMicroHu) });
+        return refused ?? Results.Ok(new AccountCreditedResponse(accountId, MicroHu.ToHu((await grains.GetGrain<IAccountGrain>(accountId).GetAsync()).AvailableMicroHu)));
     }
 
     /// <summary>Mints HU into an account; null when done, else the problem to answer.</summary>

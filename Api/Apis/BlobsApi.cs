@@ -17,8 +17,13 @@ public static class BlobsApi
     {
         // Devices fetch inputs with their token and upload results too large for a frame; accounts upload datasets.
         var blobs = app.MapGroup("/v1/blobs").WithTags("Blobs").RequireCaller();
-        blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.");
-        blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.");
+        blobs.MapPost("/", UploadAsync).WithName("UploadBlob").WithSummary("Stores raw bytes under their SHA-256.")
+            .AcceptsBinary("The bytes, e.g. a dataset of f32 rows (docs/API.md); at most Huginn:Blobs:MaxBlobBytes.")
+            .Produces<BlobCreatedResponse>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
+        blobs.MapGet("/{blobId}", DownloadAsync).WithName("DownloadBlob").WithSummary("The bytes stored under this SHA-256.")
+            .ProducesBinary("The blob's bytes.").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         return blobs;
     }
 
@@ -26,8 +31,8 @@ public static class BlobsApi
     /// Who reads a blob: the account that uploaded it, a device while a lease it holds needs it (its job's dataset and
     /// the round's weights), and the operator. Nobody else, whatever ids they learn: every device learns its job's
     /// dataset id from its assignment, and before this any account or device read any blob by its hash. A device
-    /// necessarily sees the whole blob its shard's slice is cut from (datasets are one blob today; chunked datasets
-    /// will narrow this to the chunks a slice needs). Job results are read through GET /v1/jobs/{id}/result (owner).
+    /// necessarily sees the whole blob its shard's slice is cut from; of a chunked dataset, only the chunks its lease
+    /// names (DatasetsApi, docs/DATASETS.md). Job results are read through GET /v1/jobs/{id}/result (owner).
     /// </summary>
     public static async Task<bool> MayReadAsync(Caller caller, string blobId, IBlobStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {

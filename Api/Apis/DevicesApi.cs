@@ -22,12 +22,17 @@ public static class DevicesApi
     public static RouteGroupBuilder MapDevicesApi(this IEndpointRouteBuilder app)
     {
         var devices = app.MapGroup("/v1/devices").WithTags("Devices").RequireAccount();
-        devices.MapPost("/", RegisterAsync).WithName("RegisterDevice").WithSummary("Registers a device of the calling contributor and shows its token once.");
-        devices.MapGet("/{deviceId}", GetAsync).WithName("GetDevice").WithSummary("A device's profile, standing and earnings (owner only).");
+        devices.MapPost("/", RegisterAsync).WithName("RegisterDevice").WithSummary("Registers a device of the calling contributor and shows its token once.")
+            .Produces<RegisterDeviceResponse>(StatusCodes.Status201Created)
+            .WithRequestExample("""{ "name": "rig-1", "capabilities": { "kind": "gpu", "gpuName": "RTX 4090", "vramMb": 24564, "gflops": 82000, "cpuCores": 16, "memoryMb": 65536, "runtimes": ["torchsharp-cuda"], "slots": 1 } }""");
+        devices.MapGet("/{deviceId}", GetAsync).WithName("GetDevice").WithSummary("A device's profile, standing and earnings (owner only).")
+            .Produces<DeviceResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         devices.MapPost("/{deviceId}/token", RotateTokenAsync).WithName("RotateDeviceToken")
-            .WithSummary("Issues a new token for the device and revokes its previous one (owner only); the new token is shown once.");
+            .WithSummary("Issues a new token for the device and revokes its previous one (owner only); the new token is shown once.")
+            .Produces<RegisterDeviceResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         devices.MapDelete("/{deviceId}/token", RevokeTokenAsync).WithName("RevokeDeviceToken")
-            .WithSummary("Revokes the device's token (owner only): it connects again only with a token from a rotation.");
+            .WithSummary("Revokes the device's token (owner only): it connects again only with a token from a rotation.")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return devices;
     }
 

@@ -1,3 +1,4 @@
+using Huginn.Api.Hosting;
 using Huginn.Api.Access;
 using Huginn.Grains.Interfaces.Pool;
 using Huginn.Workloads;
@@ -10,7 +11,8 @@ public static class EstimatesApi
     {
         var estimates = app.MapGroup("/v1/estimates").WithTags("Jobs").RequireAccount();
         estimates.MapPost("/", EstimateAsync).WithName("EstimateJob")
-            .WithSummary("Prices a job spec against the pool as it is now: HU, €, shards, audit overhead, fee, expected wall time.");
+            .WithSummary("Prices a job spec against the pool as it is now: HU, €, shards, audit overhead, fee, expected wall time.")
+            .Produces<EstimateResponse>().WithRequestExample(JobsApi.SpecExample);
         return estimates;
     }
 
@@ -18,6 +20,9 @@ public static class EstimatesApi
     {
         if (context.Caller().Role != "client") return Problems.Forbidden("only client accounts estimate and submit jobs; a contributor account runs devices");
         if (spec is null) return Problems.Invalid("spec", "is required");
+        // Dataset facts first (labels vs outputSize, sample counts, format vs kind), as a submission does.
+        (spec, var datasetErrors) = await DatasetSpecResolver.ResolveAsync(spec, context.Caller().AccountId, grains);
+        if (datasetErrors.Count > 0) return Problems.Invalid(datasetErrors);
         // The checks a submission runs, through the same path (Grains/Jobs/SubmissionChecks): same spec, same answer.
         var estimate = await grains.GetGrain<IEstimatorGrain>(0).EstimateForAsync(context.Caller().AccountId, spec);
         return estimate.CanRun ? Results.Ok(JobsApi.Describe(estimate.Cost!, estimate.EtaSeconds, estimate.EurPerHu)) : Problems.Invalid(estimate.Errors);

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Huginn.Api.Access;
+using Huginn.Api.Hosting;
 using Huginn.Grains.Interfaces.Jobs;
 using Huginn.Workloads;
 using Microsoft.Extensions.Primitives;
@@ -26,7 +27,9 @@ public static class JobListApi
     public static RouteGroupBuilder MapJobListApi(this RouteGroupBuilder jobs)
     {
         jobs.MapGet("/", ListAsync).WithName("ListJobs")
-            .WithSummary("The caller's jobs, newest first: ?state= (repeatable or comma-separated), ?limit= (1-200, default 50), ?cursor= from the previous page.");
+            .WithSummary("The caller's jobs, newest first: ?state= (repeatable or comma-separated), ?limit= (1-200, default 50), ?cursor= from the previous page.")
+            .Produces<JobListResponse>().ProducesValidationProblem()
+            .WithQueryValues("state", "queued", "running", "completed", "failed", "cancelled");
         return jobs;
     }
 

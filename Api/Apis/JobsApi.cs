@@ -1,3 +1,4 @@
+using Huginn.Api.Hosting;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Huginn.Api.Access;
@@ -39,6 +40,12 @@ public static class JobsApi
 {
     public const string IdempotencyHeader = "Idempotency-Key";
 
+    /// <summary>A small training job, the example of the OpenAPI document.</summary>
+    public const string SpecExample = """{ "kind": "train", "model": { "type": "mlp", "inputSize": 8, "hiddenSizes": [16], "outputSize": 1 }, "dataset": { "synthetic": { "kind": "teacher", "samples": 512, "seed": 7 } }, "rounds": 2, "shardsPerRound": 2, "localSteps": 4, "batchSize": 32, "learningRate": 0.05 }""";
+
+    /// <summary>The formats of GET /v1/jobs/{id}/result; the first is the default.</summary>
+    public static readonly string[] ResultFormats = ["f32", "safetensors", "torchsharp"];
+
     /// <summary>Bounds of maxHu: a micro-HU is the ledger's unit; far above any balance, well inside a long of micro-HU.</summary>
     public const decimal MinMaxHu = 0.000001m, MaxMaxHu = 1_000_000_000m;
 
@@ -46,15 +53,28 @@ public static class JobsApi
     {
         var jobs = app.MapGroup("/v1/jobs").WithTags("Jobs").RequireAccount();
         jobs.MapPost("/", SubmitAsync).WithName("SubmitJob")
-            .WithSummary("Escrows maxHu (or the estimate) and queues the job; an Idempotency-Key makes retries safe.");
-        jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job's state, progress, money and metrics (owner only).");
+            .WithSummary("Escrows maxHu (or the estimate) and queues the job; an Idempotency-Key makes retries safe.")
+            .Produces<SubmitJobResponse>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status402PaymentRequired)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithHeader(IdempotencyHeader, "Makes a retry safe: the same key and request return the first submission's job (202); the same key with a different request is 409.", "a3f1c2d4-retry-safe")
+            .WithRequestExample("{ \"spec\": " + SpecExample + ", \"maxHu\": 5 }");
+        jobs.MapGet("/{jobId}", GetAsync).WithName("GetJob").WithSummary("A job's state, progress, money and metrics (owner only).")
+            .Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{jobId}/events", EventsAsync).WithName("FollowJob")
-            .WithSummary("Server-sent events: progress, round losses, verification catches, the final state (owner only).");
+            .WithSummary("Server-sent events: progress, round losses, verification catches, the final state (owner only).")
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream").ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapGet("/{jobId}/result", ResultAsync).WithName("GetJobResult")
-            .WithSummary("The result once completed (or a stopped training job's last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round's checkpoint (owner only).");
+            .WithSummary("The result once completed (or a stopped training job's last checkpoint): ?format=f32 (default), safetensors, or torchsharp for weights; ?round=N for a training round's checkpoint (owner only).")
+            .ProducesBinary("The result: f32 little-endian values in layout order, a safetensors file, or TorchSharp's weights file.",
+                ("Huginn-Rounds-Completed", "How many rounds the weights hold."), ("Huginn-Result-Kind", "train, infer or prep."),
+                ("Huginn-Result-Checkpoint", "final, last-completed-round (a stopped training job) or round (?round=N)."))
+            .WithQueryValues("format", ResultFormats).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
         jobs.MapGet("/{jobId}/checkpoints", JobResults.CheckpointsAsync).WithName("ListJobCheckpoints")
-            .WithSummary("A training job's checkpoints: the weights after each completed round, downloadable with ?round=N (owner only).");
-        jobs.MapDelete("/{jobId}", CancelAsync).WithName("CancelJob").WithSummary("Cancels the job and refunds the unspent escrow (owner only).");
+            .WithSummary("A training job's checkpoints: the weights after each completed round, downloadable with ?round=N (owner only).")
+            .Produces<JobCheckpointsResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapDelete("/{jobId}", CancelAsync).WithName("CancelJob").WithSummary("Cancels the job and refunds the unspent escrow (owner only).")
+            .Produces<JobResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         return jobs;
     }
 
@@ -65,6 +85,10 @@ public static class JobsApi
         // Every check of the input comes before the first side effect (the idempotency claim, the escrow): a refused
         // request leaves nothing behind, so the corrected retry with the same key goes through.
         if (request.Spec is null) return Problems.Invalid("spec", "is required");
+        // A dataset's facts are checked here as for an estimate, and its size filled in (DatasetSpecResolver).
+        var (resolvedSpec, datasetErrors) = await DatasetSpecResolver.ResolveAsync(request.Spec, caller.AccountId, grains);
+        if (datasetErrors.Count > 0) return Problems.Invalid(datasetErrors);
+        request = request with { Spec = resolvedSpec };
         if (request.MaxHu is { } max && (max < MinMaxHu || max > MaxMaxHu))
             return Problems.Invalid("maxHu", $"must be from {MinMaxHu} (one micro-HU) to {MaxMaxHu:#,0} HU");
         var specErrors = SpecValidator.Validate(request.Spec);

@@ -17,7 +17,7 @@ public static class PoolApi
                 return Results.Ok(new PoolResponse(pool.DevicesOnline, pool.DevicesByKind, pool.GflopsOnline, pool.Load.ShardsQueued,
                     pool.Load.JobsRunning, pool.HuPriceEur, pool.MeanAuditRate));
             })
-            .WithName("GetPool").WithSummary("Devices and GFLOP/s online, the queue, and the price of HU.");
+            .WithName("GetPool").WithSummary("Devices and GFLOP/s online, the queue, and the price of HU.").Produces<PoolResponse>();
         return app;
     }
 

@@ -25,6 +25,7 @@ public static class ApiHostingExtensions
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddOptions<DatasetOptions>().Bind(configuration.GetSection(DatasetOptions.Section));
         // ASP.NET's "Request starting" lines carry the whole URL, query string included, at Information: kept off unless
         // the configuration asks for them (Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics), so that a secret
         // a client put in a URL by mistake does not land in the logs (issue 12, finding 10).
@@ -42,7 +43,10 @@ public static class ApiHostingExtensions
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-            o.SerializerOptions.NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            // Numbers are JSON numbers only: neither "NaN" nor "5" strings (the web defaults read numbers from strings,
+            // which typed every number as number-or-string in the OpenAPI document and as an object in generated
+            // clients). A value that can be non-finite is written as null and documented so (JobMetrics.Loss).
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         services.AddSingleton<FailedAuthentications>();
         services.AddSingleton<Authenticator>();
@@ -51,11 +55,7 @@ public static class ApiHostingExtensions
         services.AddHuginnApiOperations(configuration);
         // JSON bodies stay small; blob uploads raise their own limit (BlobsApi).
         services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info = new() { Title = "Huginn pool API", Version = "v1", Description = "Clients price, run, follow and download work; contributors register devices. See docs/ in the repository." };
-            return Task.CompletedTask;
-        }));
+        services.AddHuginnOpenApi();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -150,9 +150,12 @@ public static class ApiHostingExtensions
         });
         app.MapHuginnApiOperations();
         app.MapHuginnDashboard();
+        app.MapContributePage();
         app.MapAccountsApi();
+        app.MapDeviceSelfApi();
         app.MapDevicesApi();
         app.MapBlobsApi();
+        app.MapDatasetsApi();
         app.MapEstimatesApi();
         app.MapJobsApi().MapJobListApi();
         app.MapPoolApi();

@@ -62,15 +62,19 @@ public static class ApiOperationsExtensions
     public static WebApplication MapHuginnApiOperations(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint().WithTags("Operations").WithName("Metrics")
-            .WithSummary("Prometheus text: ASP.NET Core, Orleans client, .NET runtime and the pool's meters.");
+            .WithSummary("Prometheus text: ASP.NET Core, Orleans client, .NET runtime and the pool's meters.")
+            .WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/plain"]));
         // Liveness runs no check: the process answers. A restart cannot fix the cluster being away, so it must not count.
         // Minimal-API endpoints (not MapHealthChecks) so that the OpenAPI document lists them with the others.
         app.MapGet("/healthz/live", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => false, ct))
-            .WithTags("Operations").WithName("Live").WithSummary("Liveness: the process answers; depends on nothing else.");
+            .WithTags("Operations").WithName("Live").WithSummary("Liveness: the process answers; depends on nothing else.")
+            .Produces<HealthReportResponse>();
         app.MapGet("/healthz/ready", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, c => c.Tags.Contains(ReadyTag), ct))
-            .WithTags("Operations").WithName("Ready").WithSummary("Readiness: the cluster answers through this Api's Orleans client (503 if not).");
+            .WithTags("Operations").WithName("Ready").WithSummary("Readiness: the cluster answers through this Api's Orleans client (503 if not).")
+            .Produces<HealthReportResponse>().Produces<HealthReportResponse>(StatusCodes.Status503ServiceUnavailable);
         app.MapGet("/healthz", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, _ => true, ct))
-            .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).");
+            .WithTags("Operations").WithName("Health").WithSummary("Liveness and readiness together (503 if not ready).")
+            .Produces<HealthReportResponse>().Produces<HealthReportResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -129,12 +133,15 @@ public static class ApiOperationsExtensions
     private static async Task<IResult> ReportAsync(HealthCheckService health, Func<HealthCheckRegistration, bool> checks, CancellationToken ct)
     {
         var report = await health.CheckHealthAsync(checks, ct);
-        if (report.Status == HealthStatus.Healthy) return Results.Ok(new { status = "ok" });
+        if (report.Status == HealthStatus.Healthy) return Results.Ok(new HealthReportResponse("ok", null));
         var failed = report.Entries.Where(e => e.Value.Status != HealthStatus.Healthy)
             .ToDictionary(e => e.Key, e => e.Value.Description ?? e.Value.Exception?.Message);
-        return Results.Json(new { status = "unavailable", failed }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Results.Json(new HealthReportResponse("unavailable", failed), statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }
+
+/// <summary>A health probe's answer: "ok", or "unavailable" with each failing check's reason.</summary>
+public sealed record HealthReportResponse(string Status, IReadOnlyDictionary<string, string?>? Failed);
 
 /// <summary>
 /// Ready when a round trip through the Orleans client reaches the cluster: the management grain lists at least one

@@ -57,4 +57,16 @@ public sealed class ApiOptions
 
     /// <summary>Bytes of blobs one account may hold (its uploads); beyond it uploads are refused (429, "quota exceeded").</summary>
     public long BlobBytesPerAccount { get; set; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The folder of the contributor page's bundle (web/dist, built by <c>npm run build</c> in web/), served at /contribute;
+    /// relative to the content root. Unset: web/dist found above the app.
+    /// </summary>
+    public string? WebRoot { get; set; }
+
+    /// <summary>
+    /// Tests only: lets the contributor page honour <c>?testFault=wrong</c>, which corrupts its results (the end-to-end
+    /// test's cheater). Never on in a deployment.
+    /// </summary>
+    public bool TestFaults { get; set; }
 }

@@ -151,7 +151,7 @@ public sealed class WorkerConnection(WebSocket socket, DeviceView? device, Func<
                     var (values, bytes) = OutputShape.Expected(assignment.Spec, assignment.Shard);
                     lock (_leaseLock) _deliveredLeases[assignment.LeaseId] = new DeliveredLease(assignment.JobId, values, bytes);
                     await _frames.SendAsync(new AssignMessage(assignment.LeaseId, assignment.JobId, assignment.Spec, assignment.Shard,
-                        assignment.WeightsBlobId, assignment.Deadline, assignment.PriceMicroHu), cancellationToken);
+                        assignment.WeightsBlobId, assignment.Deadline, assignment.PriceMicroHu, assignment.DatasetChunks), cancellationToken);
                     break;
                 case LeaseRevoked revoked:
                     lock (_leaseLock) _deliveredLeases.Remove(revoked.LeaseId);

@@ -59,6 +59,13 @@ public sealed class HuginnClient : IDisposable
         }, attempts, cancellationToken);
     }
 
+    /// <summary>PUTs raw bytes (a dataset chunk). The server makes it idempotent, so a request that got no answer is retried.</summary>
+    public Task<ApiResponse> PutBytesAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken, int attempts = 3) =>
+        SendAsync(() => new HttpRequestMessage(HttpMethod.Put, path)
+        {
+            Content = new ReadOnlyMemoryContent(bytes) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } },
+        }, attempts, cancellationToken);
+
     /// <summary>Opens a response whose body is read as it comes (events, result bytes); the caller disposes it.</summary>
     public async Task<HttpResponseMessage> OpenAsync(string path, CancellationToken cancellationToken)
     {

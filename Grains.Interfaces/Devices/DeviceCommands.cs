@@ -26,6 +26,11 @@ public sealed record ShardAssignment : DeviceCommand
     [Id(7)] public string[] InputBlobIds { get; init; } = [];
     /// <summary>The round's (or model's) weights as a blob: fetched once per round by a worker, not once per shard.</summary>
     [Id(8)] public string? WeightsBlobId { get; init; }
+    /// <summary>
+    /// A dataset job: the chunks this shard's slice lies in (also in <see cref="InputBlobIds"/>, so the device may read
+    /// them, and no other chunk of the dataset).
+    /// </summary>
+    [Id(9)] public ShardChunks? DatasetChunks { get; init; }
 }
 
 /// <summary>Another connection took over this device: the older one must close.</summary>

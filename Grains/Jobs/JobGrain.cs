@@ -87,6 +87,8 @@ public sealed class JobGrain(
         // price: once, here. Refused now, not discovered later.
         var priced = await GrainFactory.GetGrain<IEstimatorGrain>(0).EstimateForAsync(submission.ClientAccountId, submission.Spec);
         if (!priced.CanRun) return new JobSubmissionResult(null, priced.Errors, JobRefusal.InvalidSpec);
+        var (datasetChunks, datasetErrors) = await DatasetInputs.LoadAsync(GrainFactory, submission.Spec, submission.ClientAccountId);
+        if (datasetErrors.Count > 0) return new JobSubmissionResult(null, datasetErrors, JobRefusal.InvalidSpec);
         var (initialWeights, inputErrors) = await JobInputs.LoadAsync(GrainFactory, blobs, submission.Spec, submission.ClientAccountId);
         if (inputErrors.Count > 0) return new JobSubmissionResult(null, inputErrors, JobRefusal.InvalidSpec);
 
@@ -134,7 +136,9 @@ public sealed class JobGrain(
 
         S.Status = JobStatus.Queued;
         S.WeightsBlobId = initialWeights;
+        S.DatasetChunks = datasetChunks;
         await JobInputs.ReferenceAsync(blobs, spec, initialWeights, JobId);
+        await DatasetInputs.ReferenceAsync(blobs, datasetChunks, JobId);
         StartRound(0);
         await ReportLoadAsync();
         await state.WriteStateAsync();
@@ -503,7 +507,7 @@ public sealed class JobGrain(
             if (persist) await state.WriteStateAsync();
             return;
         }
-        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu, S.OwnerAccountId, S.EvaluationPriceMicroHu);
+        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu, S.OwnerAccountId, S.DatasetChunks, S.EvaluationPriceMicroHu);
         var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, probe, beingOffered =>
             Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, Math.Max(S.ShardPriceMicroHu, S.EvaluationPriceMicroHu), S.EscrowMicroHu, _options.Pricing));
         if (result.Changed || persist)

@@ -31,11 +31,14 @@ public static class JobInputs
         if (spec.Dataset.BlobId is { } datasetBlob)
         {
             var length = await blobs.GetLengthAsync(datasetBlob);
-            var model = ModelRegistry.Get(spec.Model!.Type);
-            var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
+            // Says what a row is (features only, or features + targets, in floats and bytes): issue 13, finding 2.
+            var layout = DatasetLayout.For(spec.Dataset.Format, spec.Model!, readTargets: spec.Kind == WorkloadKind.Train);
+            var rowBytes = layout.RowBytes;
             if (length is null) errors.Add(new SpecError("dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
             else if (length != spec.Dataset.Samples * rowBytes)
-                errors.Add(new SpecError("dataset.samples", $"the blob holds {length} bytes, but {spec.Dataset.Samples} f32 rows of {rowBytes} bytes need {spec.Dataset.Samples * rowBytes}"));
+                errors.Add(new SpecError("dataset.samples",
+                    $"the blob holds {length} bytes ({(length % rowBytes == 0 ? $"{length / rowBytes} rows" : "not a whole number of rows")}), but {spec.Dataset.Samples} {layout.Describe()} need {spec.Dataset.Samples * rowBytes}" +
+                    (spec.Dataset.Format == DatasetFormats.F32 && spec.Kind != WorkloadKind.Train ? "; inference input without a target column is format \"f32-features\"" : "")));
         }
         if (spec.Validation?.Dataset is { BlobId: { } validationBlob } validation)
         {

@@ -58,14 +58,20 @@ public sealed class JobState
     /// the model's size.
     /// </summary>
     [Id(34)] public Dictionary<int, ResultRef> RoundResults { get; set; } = [];
+
+    /// <summary>
+    /// A dataset job's chunk ids, taken from the dataset at submission (ids only): the job holds the chunks, so the
+    /// dataset may be deleted while it runs, and each lease names only the chunks its shard reads.
+    /// </summary>
+    [Id(35)] public DatasetChunkList? DatasetChunks { get; set; }
     /// <summary>
     /// Each round's validation loss and accuracy (<see cref="RoundEvaluation"/>), one entry per training round; NaN where
     /// the round is not evaluated yet, its evaluation failed, or (accuracy) the loss is mse. Empty without a split.
     /// </summary>
-    [Id(35)] public List<double> ValidationLosses { get; set; } = [];
-    [Id(36)] public List<double> ValidationAccuracies { get; set; } = [];
+    [Id(36)] public List<double> ValidationLosses { get; set; } = [];
+    [Id(37)] public List<double> ValidationAccuracies { get; set; } = [];
     /// <summary>What an accepted evaluation result pays (from its FLOPs, <see cref="JobPlan.EvaluationFlops"/>); 0 without a split.</summary>
-    [Id(37)] public long EvaluationPriceMicroHu { get; set; }
+    [Id(38)] public long EvaluationPriceMicroHu { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

@@ -15,6 +15,7 @@ public sealed record DispatchJob(
     string? WeightsBlobId,
     long ShardPriceMicroHu,
     string OwnerAccountId,
+    DatasetChunkList? DatasetChunks = null,
     long EvaluationPriceMicroHu = 0)
 {
     /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
@@ -185,14 +186,17 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         }
 
         var shardRef = round.RefOf(job.JobId, shard);
+        var plan = RoundEvaluation.PlanOf(job.Plan, round.Number, shard.Index);
+        var chunks = job.DatasetChunks?.ForShard(job.Spec, plan);
         var assignment = new ShardAssignment
         {
             LeaseId = Guid.NewGuid().ToString("N"),
             JobId = job.JobId,
             Spec = job.Spec,
-            Shard = RoundEvaluation.PlanOf(job.Plan, round.Number, shard.Index),
+            Shard = plan,
             WeightsBlobId = job.WeightsBlobId,
-            InputBlobIds = job.InputBlobIds,
+            InputBlobIds = chunks is null ? job.InputBlobIds : [.. job.InputBlobIds, .. chunks.ChunkIds],
+            DatasetChunks = chunks,
             Deadline = time.GetUtcNow() + Rules.Routing.LeaseDuration(decision.ExpectedSeconds, options),
             PriceMicroHu = RoundEvaluation.IsEvaluation(job.Plan, shard) ? job.EvaluationPriceMicroHu : job.ShardPriceMicroHu,
         };

@@ -15,6 +15,8 @@ namespace Huginn.Grains.Rules;
 /// not at the job's device cap (unless the device is one of its capped few),
 /// can finish within the lease limit; lowest expected time × load ÷ reliability, halved when the device already
 /// holds every input. A tie keeps the first scanned (partitions scan in id order: the lowest id).</item>
+/// <item>Browsers (<see cref="Workloads.BrowserShardRule"/>): a browser gets a shard only when it is expected to take at most 30 s
+/// there, at its own measured speed; the planner has already kept heavy shards off browsers by memory and model.</item>
 /// <item>Audit class (<see cref="AuditClass"/>): an fp32 audit prefers the primary's class; a bf16 audit must run on it.</item>
 /// <item>Class order: an audit's preferred class first; heavy shards (over <see cref="PoolOptions.HeavyShardThreshold"/>
 /// on a reference CPU) fastest class first; light ones smallest class first, which keeps big GPUs free.</item>
@@ -57,6 +59,7 @@ public static class Routing
             if (entry.BusySlots >= entry.Slots) continue;
             var expected = ExpectedSeconds(request.Requirement.Flops, entry.Gflops, entry.Slots, options);
             if (!LeaseFits(expected, request.MaxDuration, options)) continue;
+            if (!Workloads.BrowserShardRule.FitsTime(entry.Kind, expected)) continue;
 
             var load = 1.0 + (double)entry.BusySlots / entry.Slots;
             var score = expected * load / Math.Max(entry.Reliability, 0.01);
@@ -76,6 +79,7 @@ public static class Routing
     /// </summary>
     public static bool IsEligible(DeviceSlotEntry entry, RouteRequest request, PoolOptions options) =>
         CanFinishWithinLease(request.Requirement.Flops, entry.Gflops, entry.Slots, request.MaxDuration, options)
+        && Workloads.BrowserShardRule.FitsTime(entry.Kind, ExpectedSeconds(request.Requirement.Flops, entry.Gflops, entry.Slots, options))
         && IsCandidate(entry with { BusySlots = 0 }, request);
 
     // Array.IndexOf rather than LINQ here and below: this runs for every device of a partition on every decision,
@@ -128,6 +132,7 @@ public static class Routing
             if (request.RequiredClass is { } required && p.HardwareClass != required) continue;
             if (!requirement.Allows(p.Kind, p.MaxMemoryMb, p.Runtimes)) continue;
             if (!CanFinishWithinLease(requirement.Flops, p.MaxGflops, 1, request.MaxDuration, options)) continue;
+            if (!Workloads.BrowserShardRule.FitsTime(p.Kind, ExpectedSeconds(requirement.Flops, p.MaxGflops, 1, options))) continue;
             var i = 0;
             while (i < classes.Count && classes[i].Class != p.HardwareClass) i++;
             if (i == classes.Count)

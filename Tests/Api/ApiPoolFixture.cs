@@ -88,6 +88,9 @@ public sealed class RunningWorkers(ApiPoolFixture fixture) : IAsyncDisposable
 
     public List<(string Name, PoolClient Owner, string DeviceId, CancellationTokenSource Kill)> Workers { get; } = [];
 
+    /// <summary>The agents, in start order (what they downloaded, what they earned).</summary>
+    public List<WorkerAgent> Agents { get; } = [];
+
     /// <summary>What the workers said, for the failure message of a test that timed out.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
 
@@ -97,6 +100,7 @@ public sealed class RunningWorkers(ApiPoolFixture fixture) : IAsyncDisposable
         var kill = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var agent = new WorkerAgent(new WorkerOptions { Api = fixture.Pool.ApiUrl, DeviceToken = token, Fault = fault, ShutdownGrace = TimeSpan.Zero, Slots = slots },
             TorchShardExecutor.Capabilities(fixture.Hardware, slots), new TorchShardExecutor(fixture.Hardware), line => Log.Enqueue($"[{name}] {line}"));
+        Agents.Add(agent);
         _running.Add(Task.Run(() => agent.RunAsync(kill.Token)));
         Workers.Add((name, owner, deviceId, kill));
         await Pool.Eventually.UntilAsync(() => owner.DeviceAsync(deviceId), d => d.Status == "online", $"{name} coming online");

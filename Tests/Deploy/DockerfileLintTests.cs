@@ -11,6 +11,18 @@ public sealed partial class DockerfileLintTests
     public static TheoryData<string> Images => new() { "silo", "api", "worker", "worker-cuda" };
 
     [Fact]
+    public void Api_image_serves_the_contributor_page_built_from_the_lockfile()
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "deploy", "api", "Dockerfile"));
+        Assert.Contains("npm ci", text);
+        Assert.Contains("COPY web/package.json web/package-lock.json", text);
+        Assert.Contains("COPY --from=web /web/dist ./web", text);
+        Assert.Contains("Huginn__Api__WebRoot=/app/web", text);
+        var ignored = File.ReadAllText(Path.Combine(RepositoryPaths.Root, ".dockerignore"));
+        Assert.Contains("**/node_modules/", ignored);
+    }
+
+    [Fact]
     public void Every_image_in_deploy_is_one_of_the_four_this_suite_lints()
     {
         var found = Directory.GetFiles(RepositoryPaths.Deploy, "Dockerfile*", SearchOption.AllDirectories)

@@ -213,8 +213,12 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task No_shard_is_ever_routed_to_an_incapable_device()
     {
+        var spec = Specs.TeacherTraining(rounds: 2, shardsPerRound: 6);
         var tooLittleMemory = await _pool.AddDeviceAsync(memoryMb: 16, gflops: 5000);
-        var browserOnly = await _pool.AddDeviceAsync(kind: DeviceKind.Browser, memoryMb: 2048, runtimes: ["js"], gflops: 5000);
+        // A light mlp may go to browsers (BrowserShardRule), but not to one that would take over 30 s on a shard:
+        // this one is expected to take 1 s + 40 s (its lease, 2 min or so, would be well within the limit).
+        var slowBrowserGflops = JobPlanner.Plan(spec).Requirement.Flops / (40 * 1e9 * new Huginn.Grains.PoolOptions().ComputeEfficiency);
+        var browserOnly = await _pool.AddDeviceAsync(kind: DeviceKind.Browser, memoryMb: 1024, runtimes: ["js"], gflops: slowBrowserGflops);
         var gpuWithoutTorch = await _pool.AddDeviceAsync(kind: DeviceKind.Gpu, vramMb: 24_576, runtimes: ["onnx"], gflops: 5000);
         var capable = new[]
         {
@@ -223,7 +227,7 @@ public sealed class PoolRulesTests(PoolClusterFixture fixture) : IAsyncLifetime
             await _pool.AddDeviceAsync(gflops: 100),
         };
         var client = await _pool.CreateClientAsync(hu: 10);
-        var job = await _pool.SubmitAsync(client, Specs.TeacherTraining(rounds: 2, shardsPerRound: 6));
+        var job = await _pool.SubmitAsync(client, spec);
 
         var done = await _pool.WaitUntilFinishedAsync(job.JobId);
 

@@ -126,7 +126,8 @@ public sealed class JobPlannerTests
         Assert.Equal(196 + 64, small.Requirement.MinMemoryMb);
         // ⌈(12,589,056·16 + 8192·14,336·8) / 2^20⌉ + 64 = ⌈1088.09⌉ + 64
         Assert.Equal(1089 + 64, large.Requirement.MinMemoryMb);
-        Assert.Equal([DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser], small.Requirement.AllowedKinds);
+        // 260 MB is over BrowserShardRule.MaxMemoryMb (256): neither goes to browsers.
+        Assert.Equal([DeviceKind.Gpu, DeviceKind.Cpu], small.Requirement.AllowedKinds);
         Assert.Equal([DeviceKind.Gpu, DeviceKind.Cpu], large.Requirement.AllowedKinds);
         Assert.Equal(["torch"], small.Requirement.Runtimes);
     }

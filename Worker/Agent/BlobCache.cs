@@ -15,6 +15,20 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
     private long _clock;
     private long _size;
 
+    private readonly List<string> _downloaded = [];
+
+    /// <summary>
+    /// The ids of the blobs fetched from the pool so far, in order, a refetch after eviction counted again (cache hits
+    /// are not): what a test counts to see that a worker fetches only the chunks its shards read, each once.
+    /// </summary>
+    public string[] Downloaded
+    {
+        get
+        {
+            lock (_downloaded) return [.. _downloaded];
+        }
+    }
+
     public string[] Ids
     {
         get
@@ -113,6 +127,7 @@ public sealed class BlobCache(HttpClient http, string deviceToken, long capacity
                 if (_blobs.TryGetValue(blobId, out var cached)) return cached.Bytes;
             }
             var bytes = await DownloadAsync(blobId, cancellationToken);
+            lock (_downloaded) _downloaded.Add(blobId);
             if (Digest.Sha256Hex(bytes) != blobId) throw new InvalidDataException($"blob {blobId} arrived corrupted");
             lock (_blobs)
             {

@@ -27,6 +27,9 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
     private long _acceptedMicroHu;
     private int _shardsDone;
 
+    /// <summary>Blobs (weights, dataset blobs or chunks) this worker downloaded; a cached one is not downloaded again.</summary>
+    public string[] BlobDownloads => _blobs?.Downloaded ?? [];
+
     /// <summary>Shards answered with an accepted receipt, and what they pay once verified.</summary>
     public (int Shards, long MicroHu) Accepted => (_shardsDone, Interlocked.Read(ref _acceptedMicroHu));
 
@@ -203,12 +206,12 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
         if (options.Fault == Fault.Stall) return;
 
         var weights = assign.WeightsBlobId is { } weightsBlob ? WeightsFormat.FromBytes(await _blobs!.GetAsync(weightsBlob, session)) : [];
-        var dataset = ShardData.DatasetOf(assign.Spec, assign.Shard).BlobId is { } dataBlob ? await _blobs!.GetAsync(dataBlob, session) : null;
+        var (dataset, startByte) = await LoadDatasetBytesAsync(assign, session);
         var clock = Stopwatch.StartNew();
         // TorchSharp work runs on its own thread, with no await inside; shutdown waits for it up to the grace period.
         var compute = Task.Factory.StartNew(() =>
         {
-            var (output, sliceBytes) = Execute(assign, weights, dataset);
+            var (output, sliceBytes) = Execute(assign, weights, dataset, startByte);
             ShardGarbage.CollectAfter(sliceBytes);
             return output;
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -251,11 +254,36 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
 
     /// <summary>Loads the slice and runs the shard; not inlined, so that the slice is unreachable once it returns.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private (ShardOutput Output, long SliceBytes) Execute(AssignMessage assign, float[] weights, byte[]? dataset)
+    private (ShardOutput Output, long SliceBytes) Execute(AssignMessage assign, float[] weights, byte[]? dataset, long startByte)
     {
-        var data = ShardData.Load(assign.Spec, assign.Shard, dataset);
+        var data = ShardData.Load(assign.Spec, assign.Shard, dataset, startByte);
         var output = executor.Execute(assign.Spec, assign.Shard, weights, data);
         return (output, ((long)data.Features.Length + data.Targets.Length) * sizeof(float));
+    }
+
+    /// <summary>
+    /// The stored bytes the shard reads, and the dataset byte they start at: a blob whole, or only the chunks of a
+    /// dataset that cover the shard's slice (each fetched once and cached by its id, so shards of later rounds on the
+    /// same slice fetch nothing). Null for a synthetic dataset.
+    /// </summary>
+    private async Task<(byte[]? Bytes, long StartByte)> LoadDatasetBytesAsync(AssignMessage assign, CancellationToken cancellationToken)
+    {
+        if (assign.DatasetChunks is { } chunks)
+        {
+            var pieces = new List<byte[]>(chunks.ChunkIds.Length);
+            foreach (var chunkId in chunks.ChunkIds) pieces.Add(await _blobs!.GetAsync(chunkId, cancellationToken));
+            if (pieces.Count == 1) return (pieces[0], chunks.StartByte);
+            var joined = new byte[pieces.Sum(p => (long)p.Length)];
+            var at = 0;
+            foreach (var piece in pieces)
+            {
+                piece.CopyTo(joined, at);
+                at += piece.Length;
+            }
+            return (joined, chunks.StartByte);
+        }
+        // An evaluation shard of a job with a separate validation dataset reads that one (ShardData.DatasetOf).
+        return ShardData.DatasetOf(assign.Spec, assign.Shard).BlobId is { } dataBlob ? (await _blobs!.GetAsync(dataBlob, cancellationToken), 0) : (null, 0);
     }
 
     private async Task WaitForShutdownAsync(CancellationToken stop, CancellationToken session)

@@ -75,7 +75,7 @@ public static class SyntheticData
         var targetsPerSample = definition.TargetsPerSample(m);
         var rowBytes = (long)(featuresPerSample + targetsPerSample) * sizeof(float);
         if (blob.Length % rowBytes != 0)
-            throw new ArgumentException($"An f32 blob for this model holds rows of {rowBytes} bytes; {blob.Length} bytes is not a whole number of rows.", nameof(blob));
+            throw new ArgumentException($"This model reads {DatasetLayout.For(DatasetFormats.F32, m, true).Describe()}; {blob.Length} bytes is not a whole number of them (inference input without targets is format \"f32-features\").", nameof(blob));
         var rows = blob.Length / rowBytes;
         if (offset + count > rows)
             throw new ArgumentOutOfRangeException(nameof(count), $"Rows [{offset}, {offset + count}) are outside a blob of {rows} rows.");

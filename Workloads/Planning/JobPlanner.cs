@@ -42,15 +42,19 @@ public static class JobPlanner
 
         var largest = (plan.Samples + plan.ShardsPerRound - 1) / plan.ShardsPerRound;
         var memoryMb = MinMemoryMb(spec, definition, largest);
+        // Light shards go to browsers too (BrowserShardRule); heavy ones never.
+        var browsers = BrowserShardRule.Admits(spec, memoryMb);
         DeviceKind[] kinds = NumericPrecision.IsBf16(spec) ? [DeviceKind.Gpu]
-            : memoryMb <= ShardRequirement.BrowserMaxMemoryMb ? [DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser]
+            : browsers ? [DeviceKind.Gpu, DeviceKind.Cpu, DeviceKind.Browser]
             : [DeviceKind.Gpu, DeviceKind.Cpu];
         return plan with
         {
             // A copy: records are shared across grains and must not alias these arrays.
-            Requirement = new ShardRequirement(memoryMb, [.. prep ? TorchOrJs : TorchOnly], kinds, plan.FlopsPerShard),
-            // A forward pass in chunks needs less memory than training: the training requirement covers it.
-            EvaluationRequirement = plan.HasValidation ? new ShardRequirement(memoryMb, [.. TorchOnly], kinds, plan.EvaluationFlops) : null,
+            Requirement = new ShardRequirement(memoryMb, [.. prep || browsers ? TorchOrJs : TorchOnly], kinds, plan.FlopsPerShard),
+            // A forward pass in chunks needs less memory than training: the training requirement covers it. Torch only:
+            // the browser worker does not run evaluation shards.
+            EvaluationRequirement = plan.HasValidation
+                ? new ShardRequirement(memoryMb, [.. TorchOnly], [.. kinds.Where(k => k != DeviceKind.Browser)], plan.EvaluationFlops) : null,
         };
     }
 

@@ -115,12 +115,17 @@ public static class SpecValidator
         }
         var hasBlob = dataset.BlobId is not null;
         var synthetic = dataset.Synthetic;
-        if (hasBlob == (synthetic is not null))
+        var sources = (hasBlob ? 1 : 0) + (synthetic is not null ? 1 : 0) + (dataset.DatasetId is not null ? 1 : 0);
+        if (sources != 1)
         {
-            errors.Add(new SpecError("dataset", "needs exactly one of blobId or synthetic"));
+            errors.Add(new SpecError("dataset", "needs exactly one of datasetId, blobId or synthetic"));
             return 0;
         }
-        if (dataset.Format != DatasetSpec.F32) errors.Add(new SpecError("dataset.format", $"must be \"{DatasetSpec.F32}\""));
+        if (dataset.DatasetId is not null) return ValidateDatasetId(dataset, errors);
+        if (dataset.Format is not (DatasetSpec.F32 or DatasetFormats.F32Features))
+            errors.Add(new SpecError("dataset.format", $"must be \"{DatasetSpec.F32}\" or \"{DatasetFormats.F32Features}\" (rows without targets, for infer and prep)"));
+        else if (dataset.Format == DatasetFormats.F32Features && spec.Kind == WorkloadKind.Train)
+            errors.Add(new SpecError("dataset.format", "\"f32-features\" rows have no targets to train on; use \"f32\""));
 
         if (synthetic is null)
         {
@@ -144,6 +149,22 @@ public static class SpecValidator
                 errors.Add(new SpecError("model.vocabSize", "blobs need at least one token per class (vocabSize >= outputSize)"));
         }
         return samples;
+    }
+
+    /// <summary>
+    /// A dataset's facts (format, size, labels) are checked against the spec by <see cref="DatasetChecks"/>, which also
+    /// fills in its sample count when the spec gives none; here only the shape of the reference.
+    /// </summary>
+    private static long ValidateDatasetId(DatasetSpec dataset, List<SpecError> errors)
+    {
+        if (string.IsNullOrWhiteSpace(dataset.DatasetId) || dataset.DatasetId.Length > 100)
+            errors.Add(new SpecError("dataset.datasetId", "must be a dataset id (POST /v1/datasets)"));
+        if (!DatasetFormats.IsKnown(dataset.Format))
+            errors.Add(new SpecError("dataset.format", $"must be one of {DatasetFormats.Names} (it is the dataset's own: leave it out)"));
+        // 0 means "all of them": the Api resolves it from the dataset (DatasetChecks.Resolve) before validating, unless
+        // the model is invalid (then the dataset's sample count is unknown, and the model's errors say what to fix).
+        if (dataset.Samples == 0 && errors.Count > 0) return 0;
+        return CheckSamples(errors, "dataset.samples", dataset.Samples);
     }
 
     private static long CheckSamples(List<SpecError> errors, string field, long samples)

@@ -21,4 +21,10 @@ if (entries.length > 0) {
   });
 }
 if (existsSync("src/contribute/static")) await cp("src/contribute/static", out, { recursive: true });
+// The WASM backend's binaries, served by the Api beside the bundle (the worker points setWasmPaths at dist/wasm/).
+const wasmDist = "node_modules/@tensorflow/tfjs-backend-wasm/dist";
+await mkdir(`${out}/wasm`, { recursive: true });
+for (const name of ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"]) {
+  await cp(`${wasmDist}/${name}`, `${out}/wasm/${name}`);
+}
 console.log(`built ${entries.length} entry point(s) into ${out}/`);
