@@ -28,4 +28,11 @@ public enum Behavior
     /// label outside the model's classes, or as a liar does to fail someone's job.
     /// </summary>
     ClaimsInvalidData,
+    /// <summary>
+    /// Honest on training shards; on an evaluation shard it reports a perfect model (loss 0, accuracy 1) without
+    /// measuring: a device trying to write the client's validation metrics.
+    /// </summary>
+    FlattersEvaluations,
+    /// <summary>Honest on training shards; gives every evaluation shard back with "invalid_data", as if its rows could not be read.</summary>
+    FailsEvaluations,
 }

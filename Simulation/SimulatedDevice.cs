@@ -136,7 +136,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
                 await Grain.ReleaseLeaseAsync(assignment.LeaseId, "simulated give-back", ShardErrorCodes.Internal);
                 return;
             }
-            if (behavior == Behavior.ClaimsInvalidData)
+            if (behavior == Behavior.ClaimsInvalidData || (behavior == Behavior.FailsEvaluations && assignment.Shard.Evaluate))
             {
                 await Grain.ReleaseLeaseAsync(assignment.LeaseId, SimulatedInvalidData, ShardErrorCodes.InvalidData);
                 return;
@@ -150,6 +150,7 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
                     Behavior.AlwaysWrong or Behavior.Lazy => true,
                     Behavior.Sleeper => n > HonestShards,
                     Behavior.Sometimes => NextDouble() < CheatProbability,
+                    Behavior.FlattersEvaluations => assignment.Shard.Evaluate,
                     _ => false,
                 };
                 if (cheat) Interlocked.Increment(ref _wrong);
@@ -215,11 +216,12 @@ public sealed class SimulatedDevice(IClusterClient client, string deviceId, stri
     {
         var spec = assignment.Spec;
         var shard = assignment.Shard;
-        var data = SyntheticData.Generate(spec.Dataset.Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
+        var data = SyntheticData.Generate(ShardData.DatasetOf(spec, shard).Synthetic!, spec.Model!, shard.SampleOffset, shard.SampleCount);
         var honest = ReferenceExecutor.Execute(spec, shard, await WeightsAsync(assignment), data);
         if (behavior == Behavior.Lazy) return honest with { Values = new float[honest.Values.Length] };
         if (behavior == Behavior.FakeLoss) return honest with { Loss = 1e30 };
         if (behavior == Behavior.FakeSamples) return honest with { Samples = -1 };
+        if (behavior == Behavior.FlattersEvaluations && shard.Evaluate) return honest with { Values = [0f, 1f], Loss = 0 };
         // Wrong values of the honest ones' size: unaudited wrong deltas must degrade a model, not overflow it.
         if (cheat) return honest with { Values = honest.Values.Select((v, i) => _wrongScale * (-v + 0.01f * ((i % 7) - 3))).ToArray() };
         // Honest devices differ in the last bits (other BLAS, other thread count): well inside tolerance.

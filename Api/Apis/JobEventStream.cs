@@ -57,6 +57,15 @@ public sealed class JobEventStream(IJobGrain job, JsonSerializerOptions json)
             yield return ("progress", new { state = response.State, progress = response.Progress, spentHu = response.SpentHu });
         for (var round = previous?.RoundLosses.Length ?? 0; round < current.RoundLosses.Length; round++)
             yield return ("round", new { round = round + 1, loss = double.IsFinite(current.RoundLosses[round]) ? current.RoundLosses[round] : (double?)null });
+        // A round's validation metrics arrive after the round itself (its evaluation runs beside the next round).
+        for (var round = 0; round < current.ValidationLosses.Length; round++)
+        {
+            var now = current.ValidationLosses[round];
+            var before = previous is not null && round < previous.ValidationLosses.Length ? previous.ValidationLosses[round] : double.NaN;
+            if (!double.IsFinite(now) || double.IsFinite(before)) continue;
+            var accuracy = round < current.ValidationAccuracies.Length && double.IsFinite(current.ValidationAccuracies[round]) ? current.ValidationAccuracies[round] : (double?)null;
+            yield return ("validation", new { round = round + 1, loss = now, accuracy });
+        }
         foreach (var device in current.DevicesCaught.Except(previous?.DevicesCaught ?? []))
             yield return ("caught", new { deviceId = device });
         if (current.IsFinished)

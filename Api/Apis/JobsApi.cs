@@ -16,9 +16,17 @@ public sealed record EstimateResponse(decimal Hu, decimal Eur, int Shards, doubl
 public sealed record EstimateBreakdown(decimal WorkHu, decimal AuditHu, decimal FeeHu, decimal ShardPriceHu, decimal EurPerHu);
 public sealed record SubmitJobResponse(string JobId, EstimateResponse Estimate);
 public sealed record JobProgressResponse(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
-/// <summary>Loss: each finished round's training loss over its verified shards; null for a round none of whose shards was audited.</summary>
-public sealed record JobMetrics(double?[] Loss)
+/// <summary>
+/// Loss: each finished round's training loss over its verified shards; null for a round none of whose shards was audited.
+/// ValidationLoss, ValidationAccuracy (a job with spec.validation; absent otherwise): one entry per round, the metrics of
+/// the weights the round ended with on the validation rows; null where not evaluated yet or the evaluation failed, and
+/// accuracy null for an mse model.
+/// </summary>
+public sealed record JobMetrics(double?[] Loss, double?[]? ValidationLoss = null, double?[]? ValidationAccuracy = null)
 {
+    /// <summary>NaN (not evaluated, failed, mse accuracy) is null on the wire.</summary>
+    public static double?[]? Nullable(double[] values) => values.Length == 0 ? null : values.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray();
+
     /// <summary>The rounds' losses that were measured, in round order (rounds without a verified shard left out).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double[] VerifiedLosses => Loss.OfType<double>().ToArray();
@@ -215,6 +223,7 @@ public static class JobsApi
         job.JobId, job.Spec.Kind.ToString().ToLowerInvariant(), StateOf(job.Status),
         new JobProgressResponse(job.Progress.ShardsTotal, job.Progress.ShardsDone, job.Progress.ShardsVerified, job.Progress.Round, job.Progress.Rounds),
         MicroHu.ToHu(job.EscrowMicroHu), MicroHu.ToHu(job.SpentMicroHu), MicroHu.ToHu(job.RefundedMicroHu),
-        new JobMetrics(job.RoundLosses.Select(l => double.IsFinite(l) ? l : (double?)null).ToArray()), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
+        new JobMetrics(job.RoundLosses.Select(l => double.IsFinite(l) ? l : (double?)null).ToArray(),
+            JobMetrics.Nullable(job.ValidationLosses), JobMetrics.Nullable(job.ValidationAccuracies)), job.DevicesCaught, job.FailureReason, job.CreatedAt, job.FinishedAt,
         MicroHu.ToHu(job.Estimate.TotalMicroHu), job.IsFinished ? MicroHu.ToHu(job.SpentMicroHu) : null, JobResults.Summarize(job));
 }

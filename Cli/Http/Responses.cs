@@ -17,8 +17,11 @@ public sealed record Submitted(string JobId, Estimate Estimate);
 
 public sealed record JobProgress(int ShardsTotal, int ShardsDone, int ShardsVerified, int Round, int Rounds);
 
-/// <summary>Each round's loss over its verified shards; null for a round with none.</summary>
-public sealed record JobMetrics(double?[]? Loss);
+/// <summary>
+/// Each round's loss over its verified shards; null for a round with none. With spec.validation, each round's
+/// validation loss and accuracy (null: not evaluated yet, the evaluation failed, or no accuracy for mse).
+/// </summary>
+public sealed record JobMetrics(double?[]? Loss, double?[]? ValidationLoss = null, double?[]? ValidationAccuracy = null);
 
 public sealed record Job(
     string JobId, string Kind, string State, JobProgress Progress, decimal EscrowHu, decimal SpentHu, decimal RefundedHu,
@@ -33,6 +36,15 @@ public sealed record Job(
     public double[] Losses => Metrics?.Loss?.OfType<double>().ToArray() ?? [];
 
     public string[] Caught => DevicesCaught ?? [];
+
+    /// <summary>The rounds evaluated on the validation rows: (round from 1, loss, accuracy), in round order.</summary>
+    public (int Round, double Loss, double? Accuracy)[] Validation =>
+        Metrics?.ValidationLoss is not { } losses ? []
+        : [.. losses.Select((loss, i) => (Round: i + 1, Loss: loss, Accuracy: Metrics.ValidationAccuracy?.ElementAtOrDefault(i)))
+            .Where(v => v.Loss is not null).Select(v => (v.Round, v.Loss!.Value, v.Accuracy))];
+
+    /// <summary>Whether the job has a validation split (its metrics carry validation arrays).</summary>
+    public bool Validates => Metrics?.ValidationLoss is not null;
 }
 
 public sealed record DeviceRegistered(string DeviceId, string DeviceToken);
@@ -51,6 +63,9 @@ public sealed record ProgressEvent(string State, JobProgress Progress, decimal S
 
 /// <summary>The "round" event: a finished round's mean training loss over its verified shards (null: none verified).</summary>
 public sealed record RoundEvent(int Round, double? Loss);
+
+/// <summary>The "validation" event: a round's weights measured on the validation rows (accuracy null for mse).</summary>
+public sealed record ValidationEvent(int Round, double Loss, double? Accuracy);
 
 /// <summary>The "caught" event: a device whose result verification outvoted.</summary>
 public sealed record CaughtEvent(string DeviceId);

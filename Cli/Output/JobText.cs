@@ -53,6 +53,7 @@ public static class JobText
             ("shards", $"{p.ShardsDone}/{p.ShardsTotal} done, {p.ShardsVerified} verified by a second device"),
         };
         if (losses.Length > 0) rows.Add(("loss", LossText(losses)));
+        if (job.Validates) rows.Add(("validation", ValidationText(job)));
         rows.Add(("devices caught", job.Caught.Length == 0 ? "none" : string.Join(", ", job.Caught)));
         rows.Add(("estimated", Formats.Hu(job.EstimatedHu)));
         rows.Add(("spent", job.ActualHu is { } actual ? $"{Formats.Hu(actual)} (final)" : $"{Formats.Hu(job.SpentHu)} so far"));
@@ -78,9 +79,25 @@ public static class JobText
             ("shards", $"{job.Progress.ShardsDone}/{job.Progress.ShardsTotal} done, {job.Progress.ShardsVerified} verified"),
         };
         if (job.Losses.Length > 0) rows.Add(("loss", LossText(job.Losses)));
+        if (job.Validates) rows.Add(("validation", ValidationText(job)));
         rows.Add(("devices caught", job.Caught.Length == 0 ? "none" : string.Join(", ", job.Caught)));
         console.Write(Formats.Fields([.. rows]));
     }
+
+    /// <summary>"loss 0.52 → 0.11, accuracy 61% → 97% (4/4 rounds evaluated)": first and last evaluated rounds.</summary>
+    public static string ValidationText(Job job)
+    {
+        var evaluated = job.Validation;
+        if (evaluated.Length == 0) return "not evaluated yet";
+        var (first, last) = (evaluated[0], evaluated[^1]);
+        var loss = evaluated.Length == 1 ? Formats.Number(first.Loss, "G5") : $"{Formats.Number(first.Loss, "G5")} → {Formats.Number(last.Loss, "G5")}";
+        var accuracy = last.Accuracy is not { } lastAccuracy ? ""
+            : evaluated.Length == 1 || first.Accuracy is not { } firstAccuracy ? $", accuracy {Percent(lastAccuracy)}"
+            : $", accuracy {Percent(firstAccuracy)} → {Percent(lastAccuracy)}";
+        return $"loss {loss}{accuracy} ({evaluated.Length}/{job.Progress.Rounds} rounds evaluated)";
+    }
+
+    public static string Percent(double share) => Formats.Number(share * 100, "0.#") + "%";
 
     public static string LossText(double[] losses) => losses.Length == 1
         ? Formats.Number(losses[0], "G5")

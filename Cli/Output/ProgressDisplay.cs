@@ -12,6 +12,7 @@ namespace Huginn.Cli.Output;
 public sealed class ProgressDisplay
 {
     private readonly SortedDictionary<int, double> _losses = [];
+    private ValidationEvent? _validation;
     private readonly SortedSet<string> _caught = new(StringComparer.Ordinal);
     private ProgressEvent? _last;
 
@@ -63,6 +64,9 @@ public sealed class ProgressDisplay
             case "round" when Read<RoundEvent>(e) is { Loss: { } loss } round:
                 _losses[round.Round] = loss;
                 break;
+            case "validation" when Read<ValidationEvent>(e) is { } validation:
+                if (_validation is null || validation.Round >= _validation.Round) _validation = validation;
+                break;
             case "caught" when Read<CaughtEvent>(e) is { } caught:
                 _caught.Add(caught.DeviceId);
                 break;
@@ -72,7 +76,9 @@ public sealed class ProgressDisplay
         }
     }
 
-    private string Loss => _losses.Count == 0 ? "" : $" · loss {Formats.Number(_losses.Last().Value, "G5")}";
+    private string Loss => (_losses.Count == 0 ? "" : $" · loss {Formats.Number(_losses.Last().Value, "G5")}")
+        + (_validation is not { } v ? ""
+            : $" · validation (round {v.Round}) {Formats.Number(v.Loss, "G5")}" + (v.Accuracy is { } a ? $", {JobText.Percent(a)}" : ""));
 
     private string Caught => _caught.Count == 0 ? "" : $" · caught {string.Join(", ", _caught)}";
 

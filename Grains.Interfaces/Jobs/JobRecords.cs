@@ -83,6 +83,12 @@ public sealed record JobView
     /// <summary>The estimate's ETA and HU price as quoted at submission: a job is priced once, then never again.</summary>
     [Id(14)] public double EstimatedEtaSeconds { get; init; }
     [Id(15)] public decimal EurPerHu { get; init; }
+    /// <summary>
+    /// Validation loss and accuracy of each training round's weights (spec.validation), NaN where not evaluated yet,
+    /// not evaluable (a failed evaluation) or, for accuracy, an mse model. Empty for a job without a validation split.
+    /// </summary>
+    [Id(16)] public double[] ValidationLosses { get; init; } = [];
+    [Id(17)] public double[] ValidationAccuracies { get; init; } = [];
 
     public bool IsFinished => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
 }

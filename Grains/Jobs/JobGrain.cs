@@ -115,6 +115,12 @@ public sealed class JobGrain(
         S.Rounds = plan.Rounds;
         S.ShardsPerRound = plan.ShardsPerRound;
         S.Requirement = plan.Requirement;
+        if (plan.HasValidation)
+        {
+            S.EvaluationPriceMicroHu = Pricing.ShardPriceMicroHu(plan.EvaluationFlops, _options.Pricing);
+            S.ValidationLosses = [.. Enumerable.Repeat(double.NaN, plan.Rounds)];
+            S.ValidationAccuracies = [.. Enumerable.Repeat(double.NaN, plan.Rounds)];
+        }
         S.CreatedAt = time.GetUtcNow();
         await state.WriteStateAsync();
 
@@ -243,12 +249,14 @@ public sealed class JobGrain(
             if (!Current.TryDeliver(result.LeaseId, result.DeviceId, out var shard, out var lease)) continue;
             if (shard.Audited)
             {
-                var tolerance = Tolerance.For(S.Spec!.Kind, S.Spec.Precision, _options.Tolerances, lease.HardwareClass);
-                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, S.Spec.Kind, tolerance, result.Result)));
+                // An evaluation's two values are outputs of a forward pass: compared like an inference's.
+                var kind = RoundEvaluation.IsEvaluation(Plan, shard) ? WorkloadKind.Infer : S.Spec!.Kind;
+                var tolerance = Tolerance.For(kind, S.Spec!.Precision, _options.Tolerances, lease.HardwareClass);
+                audited.Add((shard, new VerificationEntry(result.DeviceId, result.LeaseId, kind, tolerance, result.Result)));
                 continue;
             }
             SettleLease(shard, lease, Verdict.Unaudited);
-            Accept(shard, result.Result, verified: false);
+            await AcceptAsync(shard, result.Result, verified: false);
         }
 
         // Each audited shard has its own verification grain: ask them side by side, each shard's results in order.
@@ -299,8 +307,8 @@ public sealed class JobGrain(
                     }
                 }
                 await EndLeasesAsync(Round.EndSurplus(shard), LeaseEndReason.NotNeeded);
-                S.ShardsVerified++;
-                Accept(shard, decision.Accepted!, verified: true);
+                if (!RoundEvaluation.IsEvaluation(Plan, shard)) S.ShardsVerified++;
+                await AcceptAsync(shard, decision.Accepted!, verified: true);
                 await VerificationOf(shard).ClearAsync();
                 return;
 
@@ -322,8 +330,9 @@ public sealed class JobGrain(
         Round.Settle(lease);
         Telemetry.PoolMeters.LeaseSettled(verdict);
         S.VerdictOutbox.Add(new PendingVerdict(lease.DeviceId, new VerdictNotice(Current.RefOf(JobId, shard), lease.LeaseId, verdict)));
+        var price = RoundEvaluation.IsEvaluation(Plan, shard) ? S.EvaluationPriceMicroHu : S.ShardPriceMicroHu;
         var payment = Payment.ForVerdict(JobId, lease.LeaseId, lease.DeviceId, lease.OwnerAccountId, verdict,
-            S.ShardPriceMicroHu, time.GetUtcNow(), _options.HoldingPeriod);
+            price, time.GetUtcNow(), _options.HoldingPeriod);
         if (payment is null) return;
         S.TransferOutbox.Add(payment);
         S.PaidMicroHu += payment.AmountMicroHu;
@@ -335,6 +344,53 @@ public sealed class JobGrain(
     /// <paramref name="verified"/> results only: an unaudited result's loss is the device's word, and a device that
     /// computes honestly but reports any finite loss would otherwise write the client's metrics.
     /// </summary>
+    private async Task AcceptAsync(ShardState shard, ResultRef result, bool verified)
+    {
+        if (RoundEvaluation.IsEvaluation(Plan, shard))
+        {
+            await AcceptEvaluationAsync(shard, result);
+            return;
+        }
+        Accept(shard, result, verified);
+    }
+
+    /// <summary>
+    /// An evaluation's metrics go to the job's per-round arrays, never to the round's aggregator. Unaudited ones are
+    /// recorded too: the evaluation is the whole output, and a device that lies about it is caught like any other
+    /// (it is drawn for audit at its own rate, and a lie outvoted costs it the payment and its stake).
+    /// </summary>
+    private async Task AcceptEvaluationAsync(ShardState shard, ResultRef result)
+    {
+        Round.Accept(shard);
+        var round = RoundEvaluation.EvaluatedRound(Current.Number);
+        try
+        {
+            var metrics = await RoundEvaluation.ReadAsync(blobs, result, Plan, S.Spec!.Model!);
+            RoundEvaluation.Record(S.ValidationLosses, S.ValidationAccuracies, S.Rounds, round, metrics);
+            logger.LogInformation("Job {JobId}: round {Round} validation loss {Loss:F5}, accuracy {Accuracy}", JobId, round + 1, metrics.MeanLoss, metrics.Accuracy);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException)
+        {
+            // Metrics, not training: the round's validation stays null rather than failing the job.
+            logger.LogWarning(ex, "Job {JobId}: round {Round}'s evaluation result could not be read; its validation metrics stay null", JobId, round + 1);
+        }
+    }
+
+    /// <summary>
+    /// An evaluation that cannot succeed (exhausted, failing deterministically, nobody left to run it) is given up:
+    /// its round's metrics stay null, and training goes on. A failed evaluation never fails a training job.
+    /// </summary>
+    private async Task GiveUpEvaluationAsync(ShardState shard, string why)
+    {
+        Round.Accept(shard);
+        await EndLeasesAsync(Round.EndSurplus(shard), LeaseEndReason.NotNeeded);
+        logger.LogWarning("Job {JobId}: the evaluation of round {Round} is given up ({Why}); its validation metrics stay null",
+            JobId, RoundEvaluation.EvaluatedRound(Current.Number) + 1, why);
+        await state.WriteStateAsync();
+        if (Current.IsComplete) await CompleteRoundAsync();
+        else await DispatchAsync();
+    }
+
     private void Accept(ShardState shard, ResultRef result, bool verified)
     {
         Round.Accept(shard);
@@ -371,7 +427,7 @@ public sealed class JobGrain(
 
     private void StartRound(int round)
     {
-        S.Current = Round.Start(round, S.ShardsPerRound);
+        S.Current = RoundEvaluation.Start(Plan, round);
         S.RoundResults = [];
         S.RoundSamples = 0;
         S.RoundLossSum = 0;
@@ -382,6 +438,13 @@ public sealed class JobGrain(
 
     private async Task CompleteRoundAsync()
     {
+        if (Current.Number >= S.Rounds)
+        {
+            // The round of the last evaluation only: training was done already.
+            S.Current = Round.Finished(S.Rounds);
+            await FinishAsync(JobStatus.Completed, null);
+            return;
+        }
         if (S.Spec!.Kind == WorkloadKind.Train)
         {
             string next;
@@ -402,7 +465,7 @@ public sealed class JobGrain(
             S.RoundLosses.Add(S.RoundSamples == 0 ? double.NaN : S.RoundLossSum / S.RoundSamples);
             logger.LogInformation("Job {JobId}: round {Round}/{Rounds} done, loss {Loss:F5} (verified shards)", JobId, Current.Number + 1, S.Rounds, S.RoundLosses[^1]);
         }
-        if (Current.Number + 1 < S.Rounds)
+        if (Current.Number + 1 <= RoundEvaluation.LastRound(Plan))
         {
             StartRound(Current.Number + 1);
             await ReportLoadAsync();
@@ -444,15 +507,20 @@ public sealed class JobGrain(
             if (persist) await state.WriteStateAsync();
             return;
         }
-        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu, S.OwnerAccountId, S.DatasetChunks);
+        var job = new DispatchJob(JobId, S.Spec!, Plan, S.WeightsBlobId, S.ShardPriceMicroHu, S.OwnerAccountId, S.DatasetChunks, S.EvaluationPriceMicroHu);
         var result = await Dispatcher.DispatchAsync(job, Current, expectedFreeSlots, probe, beingOffered =>
-            Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, S.ShardPriceMicroHu, S.EscrowMicroHu, _options.Pricing));
+            Payment.CanReserveAnotherLease(S.PaidMicroHu, Current.ActiveLeases + beingOffered, Math.Max(S.ShardPriceMicroHu, S.EvaluationPriceMicroHu), S.EscrowMicroHu, _options.Pricing));
         if (result.Changed || persist)
         {
             var started = result.Changed && S.Status == JobStatus.Queued;
             if (started) S.Status = JobStatus.Running;
             await state.WriteStateAsync();
             if (started) await RecordInOwnersIndexAsync();
+        }
+        if (result.Exhausted is { } evaluation && IsActive && RoundEvaluation.IsEvaluation(Plan, evaluation))
+        {
+            await GiveUpEvaluationAsync(evaluation, "no device of another contributor could run it");
+            return;
         }
         if (result.Exhausted is { } exhausted && IsActive)
         {
@@ -493,6 +561,11 @@ public sealed class JobGrain(
     private async Task<bool> FailIfDeterministicAsync(ShardState shard)
     {
         if (!IsActive || DeterministicFailure.ConclusiveCode(shard.OwnersByFailureCode) is not { } code) return false;
+        if (RoundEvaluation.IsEvaluation(Plan, shard))
+        {
+            await GiveUpEvaluationAsync(shard, $"devices of two owners failed it with {code}");
+            return true;
+        }
         // The concluding release is the shard's last failure: its words are the ones quoted.
         var text = shard.LastFailureCode == code ? shard.LastFailureText : null;
         await FinishAsync(JobStatus.Failed, DeterministicFailure.Reason(shard.Index, Current.Number + 1, code, shard.OwnersByFailureCode[code].Count, text));
@@ -503,6 +576,11 @@ public sealed class JobGrain(
     private async Task<bool> FailIfShardExhaustedAsync(ShardState shard)
     {
         if (!Round.IsExhausted(shard, _options) || !IsActive) return false;
+        if (RoundEvaluation.IsEvaluation(Plan, shard))
+        {
+            await GiveUpEvaluationAsync(shard, $"failed on {shard.Failures} leases");
+            return true;
+        }
         await FinishAsync(JobStatus.Failed,
             $"shard {shard.Index} of round {Current.Number + 1} failed on {shard.Failures} leases of {shard.FailedOwnerCount} contributors (last: {shard.LastFailure}); no device could run it");
         return true;
@@ -632,6 +710,8 @@ public sealed class JobGrain(
             Estimate = S.Estimate!,
             EstimatedEtaSeconds = S.EstimatedEtaSeconds,
             EurPerHu = S.EurPerHu,
+            ValidationLosses = S.ValidationLosses.ToArray(),
+            ValidationAccuracies = S.ValidationAccuracies.ToArray(),
             EscrowMicroHu = S.EscrowMicroHu,
             SpentMicroHu = IsActive ? Payment.SpentSoFar(S.PaidMicroHu, _options.Pricing) : S.PaidMicroHu + S.FeeMicroHu,
             RefundedMicroHu = S.RefundedMicroHu,

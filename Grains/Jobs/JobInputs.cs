@@ -41,6 +41,16 @@ public static class JobInputs
                     $"the blob holds {length} bytes ({(length % rowBytes == 0 ? $"{length / rowBytes} rows" : "not a whole number of rows")}), but {spec.Dataset.Samples} {layout.Describe()} need {spec.Dataset.Samples * rowBytes}" +
                     (spec.Dataset.Format == DatasetFormats.F32 && spec.Kind != WorkloadKind.Train ? "; inference input without a target column is format \"f32-features\"" : "")));
         }
+        if (spec.Validation?.Dataset is { BlobId: { } validationBlob } validation)
+        {
+            // The same check for a separate validation dataset, in the training set's layout.
+            var length = await blobs.GetLengthAsync(validationBlob);
+            var model = ModelRegistry.Get(spec.Model!.Type);
+            var rowBytes = 4L * (model.FeaturesPerSample(spec.Model) + model.TargetsPerSample(spec.Model));
+            if (length is null) errors.Add(new SpecError("validation.dataset.blobId", "no blob with this id; upload it first (POST /v1/blobs)"));
+            else if (length != validation.Samples * rowBytes)
+                errors.Add(new SpecError("validation.dataset.samples", $"the blob holds {length} bytes, but {validation.Samples} f32 rows of {rowBytes} bytes need {validation.Samples * rowBytes}"));
+        }
         if (spec.Kind == WorkloadKind.Prep) return (null, errors);
         if (spec.Weights is { } weights) return await FromWeightsSpecAsync(grains, blobs, spec, weights, ownerAccountId, errors, initialize);
         if (spec.WeightsFromJobId is { } sourceJobId) return await WeightsFromJobAsync(grains, spec, sourceJobId, null, "weightsFromJobId", ownerAccountId, errors);
@@ -91,7 +101,7 @@ public static class JobInputs
     /// <summary>Marks the dataset and weights blobs a submitted job reads as in use by it.</summary>
     public static async Task ReferenceAsync(IBlobStore blobs, JobSpec spec, string? weightsBlobId, string jobId)
     {
-        foreach (var blobId in new[] { spec.Dataset.BlobId, weightsBlobId }.OfType<string>().Distinct())
+        foreach (var blobId in new[] { spec.Dataset.BlobId, spec.Validation?.Dataset?.BlobId, weightsBlobId }.OfType<string>().Distinct())
             await blobs.AddReferenceAsync(blobId, BlobHolders.Job(jobId));
     }
 

@@ -64,6 +64,14 @@ public sealed class JobState
     /// dataset may be deleted while it runs, and each lease names only the chunks its shard reads.
     /// </summary>
     [Id(35)] public DatasetChunkList? DatasetChunks { get; set; }
+    /// <summary>
+    /// Each round's validation loss and accuracy (<see cref="RoundEvaluation"/>), one entry per training round; NaN where
+    /// the round is not evaluated yet, its evaluation failed, or (accuracy) the loss is mse. Empty without a split.
+    /// </summary>
+    [Id(36)] public List<double> ValidationLosses { get; set; } = [];
+    [Id(37)] public List<double> ValidationAccuracies { get; set; } = [];
+    /// <summary>What an accepted evaluation result pays (from its FLOPs, <see cref="JobPlan.EvaluationFlops"/>); 0 without a split.</summary>
+    [Id(38)] public long EvaluationPriceMicroHu { get; set; }
 }
 
 [GenerateSerializer, Alias("huginn.shard-state")]

@@ -15,10 +15,11 @@ public sealed record DispatchJob(
     string? WeightsBlobId,
     long ShardPriceMicroHu,
     string OwnerAccountId,
-    DatasetChunkList? DatasetChunks = null)
+    DatasetChunkList? DatasetChunks = null,
+    long EvaluationPriceMicroHu = 0)
 {
     /// <summary>Content ids of the inputs, so that routing prefers devices that hold them and workers fetch them once.</summary>
-    public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, WeightsBlobId }.OfType<string>().ToArray();
+    public string[] InputBlobIds { get; } = new[] { Spec.Dataset.BlobId, Spec.Validation?.Dataset?.BlobId, WeightsBlobId }.OfType<string>().ToArray();
 }
 
 /// <summary>How a dispatch pass ended.</summary>
@@ -142,7 +143,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         var (preferredClass, requiredClass) = Rules.Routing.AuditClass(job.Spec.Precision, primaryClass);
         return new RouteRequest
         {
-            Requirement = job.Plan.Requirement,
+            Requirement = RoundEvaluation.IsEvaluation(job.Plan, shard) ? job.Plan.EvaluationRequirement! : job.Plan.Requirement,
             MaxDuration = options.MaxLeaseDuration,
             ExcludedDevices = excludedDevices,
             ExcludedOwners = [.. excludedOwners, job.OwnerAccountId],
@@ -185,7 +186,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
         }
 
         var shardRef = round.RefOf(job.JobId, shard);
-        var plan = job.Plan.Shard(round.Number, shard.Index);
+        var plan = RoundEvaluation.PlanOf(job.Plan, round.Number, shard.Index);
         var chunks = job.DatasetChunks?.ForShard(job.Spec, plan);
         var assignment = new ShardAssignment
         {
@@ -197,7 +198,7 @@ public sealed class ShardDispatcher(IGrainFactory grains, PoolOptions options, T
             InputBlobIds = chunks is null ? job.InputBlobIds : [.. job.InputBlobIds, .. chunks.ChunkIds],
             DatasetChunks = chunks,
             Deadline = time.GetUtcNow() + Rules.Routing.LeaseDuration(decision.ExpectedSeconds, options),
-            PriceMicroHu = job.ShardPriceMicroHu,
+            PriceMicroHu = RoundEvaluation.IsEvaluation(job.Plan, shard) ? job.EvaluationPriceMicroHu : job.ShardPriceMicroHu,
         };
         // A device that refuses (it went offline or filled up since its partition last heard of it) corrects its
         // partition entry itself, which also gives back the slot the router reserved.

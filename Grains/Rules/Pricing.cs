@@ -47,7 +47,9 @@ public static class Pricing
         var smaller = plan.ShardsPerRound - larger;
         var largerPrice = ShardPriceMicroHu(plan.FlopsFor((int)((plan.Samples + plan.ShardsPerRound - 1) / plan.ShardsPerRound)), o);
         var smallerPrice = ShardPriceMicroHu(plan.FlopsFor((int)(plan.Samples / plan.ShardsPerRound)), o);
-        var work = checked((larger * largerPrice + smaller * smallerPrice) * plan.Rounds);
+        // One evaluation shard per round when the job has a validation split, priced at its own FLOPs.
+        var evaluationPrice = plan.HasValidation ? ShardPriceMicroHu(plan.EvaluationFlops, o) : 0;
+        var work = checked((larger * largerPrice + smaller * smallerPrice + evaluationPrice) * plan.Rounds);
 
         var audit = (long)decimal.Ceiling(work * (decimal)expectedAuditFraction * TieBreakAllowance);
         var fee = FeeMicroHu(checked(work + audit), o);

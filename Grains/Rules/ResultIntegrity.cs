@@ -15,7 +15,8 @@ public static class ResultIntegrity
     public static long ExpectedSamples(WorkloadKind kind, ShardPlan shard)
     {
         ArgumentNullException.ThrowIfNull(shard);
-        return kind == WorkloadKind.Train ? (long)shard.Steps * shard.BatchSize : shard.SampleCount;
+        // An evaluation shard of a training job counts every validation row it measured (its loss is a training loss: finite, 0 or more).
+        return kind == WorkloadKind.Train && !shard.Evaluate ? (long)shard.Steps * shard.BatchSize : shard.SampleCount;
     }
 
     /// <summary>Why a result's own figures are impossible for its shard; null when they are plausible.</summary>

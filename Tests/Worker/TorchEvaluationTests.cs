@@ -1,3 +1,4 @@
+using Huginn.Grains.Rules;
 using Huginn.Tests.Workloads;
 using Huginn.Workloads;
 
@@ -27,5 +28,24 @@ public sealed class TorchEvaluationTests(TorchFixture fixture)
         // Argmax flips only where two outputs tie within float32 rounding: on these rows, never.
         Assert.Equal(reference.Accuracy, torch.Accuracy);
         if (loss == ModelSpec.Mse) Assert.Null(torch.Accuracy);
+    }
+
+    [Fact]
+    public void An_evaluation_shard_returns_the_two_metrics_the_reference_executor_returns()
+    {
+        var model = ExampleSpecs.Mlp(8, [16], 3, ModelSpec.CrossEntropy);
+        var spec = ExampleSpecs.Train(model, ExampleSpecs.Blobs(400, noise: 1)) with { Validation = new ValidationSpec { Fraction = 0.25 } };
+        var evaluation = JobPlanner.Plan(spec).EvaluationShard(0);
+        var weights = ModelInitializer.Initialize(model, spec.Seed);
+        var rows = ShardData.Load(spec, evaluation);
+
+        var torch = fixture.Executor.Execute(spec, evaluation, weights, rows);
+        var reference = ReferenceExecutor.Execute(spec, evaluation, weights, rows);
+
+        Assert.Equal((2, 0), (torch.Values.Length, torch.Bytes.Length));
+        Assert.Equal(100, torch.Samples);
+        Assert.Equal(reference.Values[0], torch.Values[0], 1e-5f * reference.Values[0]);
+        Assert.Equal(reference.Values[1], torch.Values[1]);
+        Assert.True(Verification.Agree(WorkloadKind.Infer, reference, torch, 1e-4).Agree);
     }
 }

@@ -3,7 +3,7 @@ using Huginn.Workloads;
 
 namespace Huginn.Tests.Workloads;
 
-/// <summary>The evaluation a validation split runs each round, and the split's rules (issue 13, item 6; not yet wired into the pool).</summary>
+/// <summary>The evaluation a validation split runs each round, and the split's rules (issue 13, item 6).</summary>
 public sealed class ShardEvaluationTests
 {
     private static readonly ModelSpec Classifier = ExampleSpecs.Mlp(8, [16], 4, ModelSpec.CrossEntropy);

@@ -282,7 +282,8 @@ public sealed class WorkerAgent(WorkerOptions options, DeviceCapabilitiesDto cap
             }
             return (joined, chunks.StartByte);
         }
-        return assign.Spec.Dataset.BlobId is { } dataBlob ? (await _blobs!.GetAsync(dataBlob, cancellationToken), 0) : (null, 0);
+        // An evaluation shard of a job with a separate validation dataset reads that one (ShardData.DatasetOf).
+        return ShardData.DatasetOf(assign.Spec, assign.Shard).BlobId is { } dataBlob ? (await _blobs!.GetAsync(dataBlob, cancellationToken), 0) : (null, 0);
     }
 
     private async Task WaitForShutdownAsync(CancellationToken stop, CancellationToken session)

@@ -44,6 +44,8 @@ public sealed class TorchExecutor
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count != shard.SampleCount)
             throw ShardFailureException.InvalidData($"The shard covers {shard.SampleCount} samples but the slice holds {data.Count}.");
+        // An evaluation shard of a training job (docs/PROTOCOL.md, assign's shard.evaluate): metrics, not a delta.
+        if (shard.Evaluate) return Evaluate(spec, weights, data).ToShardOutput();
 
         switch (spec.Kind)
         {

@@ -9,6 +9,8 @@ public static class OutputShape
     public static (int Values, int Bytes) Expected(JobSpec spec, ShardPlan shard)
     {
         var model = spec.Model is { } m ? ModelRegistry.Get(m.Type) : null;
+        // An evaluation shard returns [mean loss, accuracy] (EvaluationMetrics.ToShardOutput), whatever the model.
+        if (shard.Evaluate) return (2, 0);
         return spec.Kind switch
         {
             WorkloadKind.Train => (checked((int)model!.ParameterCount(spec.Model!)), 0),

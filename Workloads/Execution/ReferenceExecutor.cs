@@ -19,6 +19,8 @@ public static class ReferenceExecutor
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count != shard.SampleCount)
             throw new ArgumentException($"The shard covers {shard.SampleCount} samples but the slice holds {data.Count}.", nameof(data));
+        // An evaluation shard of a training job: the metrics of the given weights, as two values.
+        if (shard.Evaluate) return ShardEvaluation.Evaluate(spec.Model!, weights, data).ToShardOutput();
 
         switch (spec.Kind)
         {

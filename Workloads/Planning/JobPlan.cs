@@ -15,7 +15,7 @@ public sealed record JobPlan
     [Id(0)] public required WorkloadKind Kind { get; init; }
     [Id(1)] public required int Rounds { get; init; }
     [Id(2)] public required int ShardsPerRound { get; init; }
-    /// <summary>Samples in the dataset (N).</summary>
+    /// <summary>Samples the training shards split (N): the dataset's rows less any held out for validation.</summary>
     [Id(3)] public required long Samples { get; init; }
     [Id(4)] public required ulong Seed { get; init; }
     /// <summary>SGD steps per train shard; 0 for infer and prep.</summary>
@@ -26,9 +26,27 @@ public sealed record JobPlan
     /// <summary>Length of the flat weight vector; 0 for prep.</summary>
     [Id(8)] public required long ParameterCount { get; init; }
     [Id(9)] public required ShardRequirement Requirement { get; init; }
+    /// <summary>Rows each round's evaluation shard covers (<see cref="JobSpec.Validation"/>); 0 when the job has no validation split.</summary>
+    [Id(10)] public long ValidationRows { get; init; }
+    /// <summary>The first validation row in its dataset: the training set's row count for a fraction, 0 for a separate dataset.</summary>
+    [Id(11)] public long ValidationOffset { get; init; }
+    /// <summary>What a device needs for an evaluation shard: the training requirement's runtimes and memory, its own FLOPs.</summary>
+    [Id(12)] public ShardRequirement? EvaluationRequirement { get; init; }
 
-    /// <summary>Shards over all rounds.</summary>
-    public long TotalShards => (long)Rounds * ShardsPerRound;
+    /// <summary>Whether every round is followed by an evaluation shard on its new weights.</summary>
+    public bool HasValidation => ValidationRows > 0;
+
+    /// <summary>FLOPs of one evaluation shard: a forward pass over every validation row (0 without a split).</summary>
+    public long EvaluationFlops => checked(ValidationRows * FlopsPerSample);
+
+    /// <summary>
+    /// The index an evaluation shard has among its round's shards: one past the training shards, so that it is leased,
+    /// audited and paid with them but never mistaken for one.
+    /// </summary>
+    public int EvaluationIndex => ShardsPerRound;
+
+    /// <summary>Shards over all rounds, one evaluation shard per round included.</summary>
+    public long TotalShards => (long)Rounds * (ShardsPerRound + (HasValidation ? 1 : 0));
 
     /// <summary>FLOPs of the largest shard (slices differ by one sample); what <see cref="Requirement"/> carries.</summary>
     public long FlopsPerShard => FlopsFor(LargestSlice);
@@ -40,7 +58,7 @@ public sealed record JobPlan
         {
             var larger = Samples % ShardsPerRound;
             var perRound = (double)larger * FlopsFor(LargestSlice) + (double)(ShardsPerRound - larger) * FlopsFor((int)(Samples / ShardsPerRound));
-            return perRound * Rounds;
+            return (perRound + EvaluationFlops) * Rounds;
         }
     }
 
@@ -69,6 +87,19 @@ public sealed record JobPlan
             FlopsFor(count),
             Steps,
             BatchSize);
+    }
+
+    /// <summary>
+    /// The evaluation of the weights <paramref name="round"/> (from 0) ended with: every validation row, no steps, one
+    /// forward pass each. Its seed is unused (the rows are all read in order) but derived like any shard's.
+    /// </summary>
+    public ShardPlan EvaluationShard(int round)
+    {
+        if (!HasValidation) throw new InvalidOperationException("The job has no validation split.");
+        ArgumentOutOfRangeException.ThrowIfNegative(round);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(round, Rounds);
+        return new ShardPlan(round, EvaluationIndex, ValidationOffset, checked((int)ValidationRows),
+            DeterministicRandom.Derive(Seed, round, EvaluationIndex), EvaluationFlops, 0, BatchSize) { Evaluate = true };
     }
 
     /// <summary>The plans of every shard of a round.</summary>

@@ -20,12 +20,16 @@ public static class JobPlanner
         var definition = ModelRegistry.Get(m.Type);
         var features = definition.FeaturesPerSample(m);
         var prep = spec.Kind == WorkloadKind.Prep;
+        // Training rows exclude the held-out ones: no training shard ever samples a validation row.
+        var split = spec.Validation is { } validation ? ValidationSplit.Of(validation, spec.Dataset.SampleCount(), spec.ShardsPerRound).Split : null;
         var plan = new JobPlan
         {
             Kind = spec.Kind,
             Rounds = spec.Rounds,
             ShardsPerRound = spec.ShardsPerRound,
-            Samples = spec.Dataset.SampleCount(),
+            Samples = split?.TrainingRows ?? spec.Dataset.SampleCount(),
+            ValidationRows = split?.ValidationRows ?? 0,
+            ValidationOffset = split?.ValidationOffset ?? 0,
             Seed = spec.Seed,
             Steps = spec.Kind == WorkloadKind.Train ? spec.LocalSteps : 0,
             BatchSize = spec.BatchSize,
@@ -47,6 +51,10 @@ public static class JobPlanner
         {
             // A copy: records are shared across grains and must not alias these arrays.
             Requirement = new ShardRequirement(memoryMb, [.. prep || browsers ? TorchOrJs : TorchOnly], kinds, plan.FlopsPerShard),
+            // A forward pass in chunks needs less memory than training: the training requirement covers it. Torch only:
+            // the browser worker does not run evaluation shards.
+            EvaluationRequirement = plan.HasValidation
+                ? new ShardRequirement(memoryMb, [.. TorchOnly], [.. kinds.Where(k => k != DeviceKind.Browser)], plan.EvaluationFlops) : null,
         };
     }
 

@@ -20,4 +20,13 @@ public sealed record ShardPlan(
     public ShardPlan() : this(0, 0, 0, 0, 0, 0, 0, 0)
     {
     }
+
+    /// <summary>
+    /// An evaluation shard (<see cref="JobPlan.EvaluationShard"/>): the device measures the given weights on the
+    /// validation rows [SampleOffset, SampleOffset + SampleCount) of <see cref="ShardData.DatasetOf"/> and returns
+    /// <see cref="EvaluationMetrics"/> as two values. Absent on the wire (false) for every other shard.
+    /// </summary>
+    [Id(8)]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Evaluate { get; init; }
 }

@@ -44,4 +44,10 @@ public sealed record JobSpec
     /// <see cref="WeightsSpec"/>. Exclusive with <see cref="WeightsBlobId"/> and <see cref="WeightsFromJobId"/>.
     /// </summary>
     [Id(20)] public WeightsSpec? Weights { get; init; }
+
+    /// <summary>
+    /// Train only: rows held out of training (a fraction of the dataset) or a separate dataset, evaluated on each
+    /// round's new weights by an evaluation shard (<see cref="ValidationSpec"/>, <see cref="ShardEvaluation"/>).
+    /// </summary>
+    [Id(21)] public ValidationSpec? Validation { get; init; }
 }

@@ -63,6 +63,7 @@ public static class SpecValidator
                 errors.Add(new SpecError("weightsFromJobId", "must be a job id"));
         }
         WeightsSpec.Validate(spec, errors);
+        ValidationChecks.Validate(spec, samples, errors);
         if (!NumericPrecision.IsKnown(spec.Precision))
             errors.Add(new SpecError("precision", $"must be \"{NumericPrecision.Fp32}\" or \"{NumericPrecision.Bf16}\""));
         else if (spec.Kind == WorkloadKind.Prep && spec.Precision != NumericPrecision.Fp32)

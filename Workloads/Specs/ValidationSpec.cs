@@ -5,7 +5,6 @@ namespace Huginn.Workloads;
 /// the dataset's rows, held out of training) or <see cref="Dataset"/> (a separate dataset in the training set's format).
 /// The rows are evaluated after each round by an evaluation shard (<see cref="ShardEvaluation"/>).
 /// </summary>
-/// <remarks>Not yet a field of <see cref="JobSpec"/>: the pool does not run evaluation shards yet (see the branch's report).</remarks>
 [GenerateSerializer, Immutable, Alias("huginn.validation-spec")]
 public sealed record ValidationSpec
 {

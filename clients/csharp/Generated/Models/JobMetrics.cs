@@ -20,6 +20,22 @@ namespace Huginn.Client.Generated.Models
 #else
         public List<double?> Loss { get; set; }
 #endif
+        /// <summary>The validationAccuracy property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<double?>? ValidationAccuracy { get; set; }
+#nullable restore
+#else
+        public List<double?> ValidationAccuracy { get; set; }
+#endif
+        /// <summary>The validationLoss property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<double?>? ValidationLoss { get; set; }
+#nullable restore
+#else
+        public List<double?> ValidationLoss { get; set; }
+#endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -39,6 +55,8 @@ namespace Huginn.Client.Generated.Models
             return new Dictionary<string, Action<IParseNode>>
             {
                 { "loss", n => { Loss = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
+                { "validationAccuracy", n => { ValidationAccuracy = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
+                { "validationLoss", n => { ValidationLoss = n.GetCollectionOfPrimitiveValues<double?>()?.AsList(); } },
             };
         }
         /// <summary>
@@ -49,6 +67,8 @@ namespace Huginn.Client.Generated.Models
         {
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteCollectionOfPrimitiveValues<double?>("loss", Loss);
+            writer.WriteCollectionOfPrimitiveValues<double?>("validationAccuracy", ValidationAccuracy);
+            writer.WriteCollectionOfPrimitiveValues<double?>("validationLoss", ValidationLoss);
         }
     }
 }

@@ -52,6 +52,14 @@ namespace Huginn.Client.Generated.Models
         public int? Seed { get; set; }
         /// <summary>The shardsPerRound property</summary>
         public int? ShardsPerRound { get; set; }
+        /// <summary>The validation property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::Huginn.Client.Generated.Models.ValidationSpec? Validation { get; set; }
+#nullable restore
+#else
+        public global::Huginn.Client.Generated.Models.ValidationSpec Validation { get; set; }
+#endif
         /// <summary>The weights property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -105,6 +113,7 @@ namespace Huginn.Client.Generated.Models
                 { "rounds", n => { Rounds = n.GetIntValue(); } },
                 { "seed", n => { Seed = n.GetIntValue(); } },
                 { "shardsPerRound", n => { ShardsPerRound = n.GetIntValue(); } },
+                { "validation", n => { Validation = n.GetObjectValue<global::Huginn.Client.Generated.Models.ValidationSpec>(global::Huginn.Client.Generated.Models.ValidationSpec.CreateFromDiscriminatorValue); } },
                 { "weights", n => { Weights = n.GetObjectValue<global::Huginn.Client.Generated.Models.WeightsSpec>(global::Huginn.Client.Generated.Models.WeightsSpec.CreateFromDiscriminatorValue); } },
                 { "weightsBlobId", n => { WeightsBlobId = n.GetStringValue(); } },
                 { "weightsFromJobId", n => { WeightsFromJobId = n.GetStringValue(); } },
@@ -128,6 +137,7 @@ namespace Huginn.Client.Generated.Models
             writer.WriteIntValue("rounds", Rounds);
             writer.WriteIntValue("seed", Seed);
             writer.WriteIntValue("shardsPerRound", ShardsPerRound);
+            writer.WriteObjectValue<global::Huginn.Client.Generated.Models.ValidationSpec>("validation", Validation);
             writer.WriteObjectValue<global::Huginn.Client.Generated.Models.WeightsSpec>("weights", Weights);
             writer.WriteStringValue("weightsBlobId", WeightsBlobId);
             writer.WriteStringValue("weightsFromJobId", WeightsFromJobId);
