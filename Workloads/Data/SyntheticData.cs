@@ -79,18 +79,8 @@ public static class SyntheticData
         var rows = blob.Length / rowBytes;
         if (offset + count > rows)
             throw new ArgumentOutOfRangeException(nameof(count), $"Rows [{offset}, {offset + count}) are outside a blob of {rows} rows.");
-
-        var features = new float[checked(count * featuresPerSample)];
-        var targets = new float[checked(count * targetsPerSample)];
-        var position = checked((int)(offset * rowBytes));
-        for (var i = 0; i < count; i++)
-        {
-            for (var j = 0; j < featuresPerSample; j++, position += sizeof(float))
-                features[i * featuresPerSample + j] = BinaryPrimitives.ReadSingleLittleEndian(blob[position..]);
-            for (var j = 0; j < targetsPerSample; j++, position += sizeof(float))
-                targets[i * targetsPerSample + j] = BinaryPrimitives.ReadSingleLittleEndian(blob[position..]);
-        }
-        return new DataSlice(features, targets, count, featuresPerSample, targetsPerSample);
+        // The rows themselves are read as a chunked dataset's are: one reader for the "f32" layout.
+        return DatasetReader.Read(DatasetLayout.For(DatasetFormats.F32, m, readTargets: true), blob, 0, offset, count);
     }
 
     /// <summary>Writes samples as an "f32" blob, the inverse of <see cref="ReadF32"/>.</summary>

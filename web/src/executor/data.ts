@@ -2,6 +2,7 @@
 // blob rows, and MiniBatchSampler. Class indices are stored as floats, as in C#.
 import { DeterministicRandom, deterministicTanh, toU64, type Seed } from "./random.js";
 import { featuresPerSample, targetsPerSample, type Model } from "./models.js";
+import { datasetLayout, readDataset } from "./datasets.js";
 
 export interface DataSlice {
   features: Float32Array;
@@ -188,15 +189,8 @@ export function readF32(blob: Uint8Array, m: Model, offset: number, count: numbe
   }
   const rows = blob.length / rowBytes;
   if (offset < 0 || count < 0 || offset + count > rows) throw new RangeError(`Rows [${offset}, ${offset + count}) are outside a blob of ${rows} rows.`);
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const features = new Float32Array(count * f);
-  const targets = new Float32Array(count * t);
-  let position = offset * rowBytes;
-  for (let i = 0; i < count; i++) {
-    for (let j = 0; j < f; j++, position += 4) features[i * f + j] = view.getFloat32(position, true);
-    for (let j = 0; j < t; j++, position += 4) targets[i * t + j] = view.getFloat32(position, true);
-  }
-  return { features, targets, count, featuresPerSample: f, targetsPerSample: t };
+  // The rows themselves are read as a chunked dataset's are: one reader for the "f32" layout.
+  return readDataset(datasetLayout("f32", m, true), blob, 0, offset, count);
 }
 
 /** MiniBatchSampler: indices into the slice, uniform with replacement, from one stream seeded with the shard's seed. */
