@@ -10,5 +10,4 @@ export { normalizeModel, layout, parameterCount } from "./models.js";
 export { generateSynthetic, readF32, MiniBatchSampler } from "./data.js";
 export { DeterministicRandom, toU64 } from "./random.js";
 export { relativeL2 } from "./compare.js";
-export { parsePoolJson } from "./json.js";
 export type * from "./types.js";

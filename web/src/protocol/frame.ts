@@ -106,10 +106,11 @@ export function encodeFrame(message: ProtocolMessage, payload: Uint8Array = new 
 export type Decoded = { ok: true; message: ProtocolMessage; payload: Uint8Array } | { ok: false; error: string };
 
 /**
- * Integers that JavaScript numbers cannot hold exactly (seeds are uint64) are kept as their decimal strings: the
- * executor reads a seed given as a string bit for bit (toU64). Only digits-only numbers past 2^53 are touched.
+ * The pool's JSON as the browser reads it: integers that JavaScript numbers cannot hold exactly (seeds are uint64) are
+ * kept as their decimal strings, which the executor reads bit for bit (toU64); only digits-only numbers past 2^53 are
+ * touched. Non-finite numbers come back from Frame.Json's "NaN"/"Infinity" strings.
  */
-function parseHeader(json: string): unknown {
+export function parsePoolJson(json: string): unknown {
   const safe = json.replace(/([:\[,]\s*)(-?\d{16,})(?=\s*[,}\]])/g, (match, prefix: string, digits: string) =>
     Number.isSafeInteger(Number(digits)) ? match : `${prefix}"${digits}"`);
   return JSON.parse(safe, (_key, value: unknown) => (value === "NaN" ? NaN : value === "Infinity" ? Infinity : value === "-Infinity" ? -Infinity : value));
@@ -124,7 +125,7 @@ export function decodeFrame(frame: Uint8Array): Decoded {
   }
   let header: unknown;
   try {
-    header = parseHeader(decoder.decode(frame.subarray(4, 4 + headerLength)));
+    header = parsePoolJson(decoder.decode(frame.subarray(4, 4 + headerLength)));
   } catch (e) {
     return { ok: false, error: `header is not a valid v${ProtocolVersion} message: ${(e as Error).message}` };
   }
