@@ -21,12 +21,10 @@ public static class SubmissionChecks
         if (errors.Count > 0) return errors;
         if (LargerThanTheStoreTakes(spec, blobs.MaxBlobBytes) is { } tooLarge) return [tooLarge];
 
-        var inputErrors = await JobInputs.CheckAsync(grains, blobs, spec, clientAccountId);
-        if (inputErrors.Count > 0) return inputErrors;
-
-        // Checks of the spec against its data's facts (label range against outputSize, sample counts) plug in here:
-        // a type of their own, returning its SpecErrors like the lines above, and both estimate and submit run it.
-        return [];
+        // The spec against a chunked dataset's facts (labels against outputSize, sample counts, format against kind:
+        // DatasetChecks) runs before this, in the Api (DatasetSpecResolver, for estimate and submit alike), and again
+        // in the job grain when it takes the dataset's chunks (DatasetInputs).
+        return await JobInputs.CheckAsync(grains, blobs, spec, clientAccountId);
     }
 
     /// <summary>
