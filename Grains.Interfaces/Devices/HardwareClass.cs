@@ -30,6 +30,12 @@ public static class HardwareClass
     public static DeviceKind? ParseKind(string? name) =>
         name is null ? null : Enum.GetValues<DeviceKind>().Cast<DeviceKind?>().FirstOrDefault(k => string.Equals(Kind(k!.Value), name, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>The device kind of a class key made by <see cref="Of"/> ("browser-2g" → Browser); null for anything else.</summary>
+    public static DeviceKind? KindOf(string? classKey) =>
+        classKey?.IndexOf('-') is > 0 and var dash
+            ? Enum.GetValues<DeviceKind>().Cast<DeviceKind?>().FirstOrDefault(k => string.Equals(Kind(k!.Value), classKey[..dash], StringComparison.Ordinal))
+            : null;
+
     /// <summary>The lower-case name of a device kind as it appears in class keys and the API.</summary>
     public static string Kind(DeviceKind kind) => kind switch
     {

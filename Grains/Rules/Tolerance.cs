@@ -41,7 +41,7 @@ public static class Tolerance
 
     /// <summary>Whether a hardware class key ("browser-2g") is a browser's.</summary>
     public static bool IsBrowser(string? hardwareClass) =>
-        hardwareClass is not null && hardwareClass.StartsWith(HardwareClass.Kind(DeviceKind.Browser) + "-", StringComparison.Ordinal);
+        HardwareClass.KindOf(hardwareClass) == DeviceKind.Browser;
 
     /// <summary>
     /// Whether a measured distance is within the tolerance. A non-finite distance (different lengths, a NaN or an
